@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Set up (or refresh) the virtual environment that `make demo` and `make test` use. Idempotent:
+# a stamp of the inputs' hash skips everything when nothing changed.
+#
+#   - creates $VENV (default .venv) when absent;
+#   - torch: if the base Python already has a CUDA torch, the venv sees it (--system-site-packages)
+#     and it is pinned as-is; otherwise the CPU build torch==2.13.0 is installed first;
+#   - installs swift-tars (editable, with [dev]) and requirements/lock.txt under a constraints file that
+#     pins that torch, so no dependency can pull another (multi-GB CUDA) torch;
+#   - CPU only: installs tools/cpu_torchvision_shim.py (see its docstring) into site-packages;
+#   - installs espeak-ng through apt when missing (needed to synthesise speech offline).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+CPU_TORCH=2.13.0
+LOG="$VENV/setup.log"
+quiet_pip() { cat >> "$LOG"; }  # pip's chatter goes to $VENV/setup.log, printed on failure
+
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  echo "[setup] installing espeak-ng (apt)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
+  { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq espeak-ng >/dev/null; } \
+    || echo "[setup] WARNING: could not install espeak-ng; install it yourself (apt-get install espeak-ng)" >&2
+fi
+
+HASH=$(cat setup.cfg pyproject.toml requirements/lock.txt tools/setup_env.sh tools/cpu_torchvision_shim.py \
+       | sha256sum | cut -c1-16)
+STAMP="$VENV/.swift-tars-setup"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$HASH" ] && [ -x "$VENV/bin/python" ]; then
+  exit 0
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  mkdir -p "$(dirname "$VENV")"
+  if "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.version.cuda else 1)" 2>/dev/null; then
+    echo "[setup] creating $VENV on top of the CUDA torch of $PYTHON"
+    "$PYTHON" -m venv --system-site-packages "$VENV"
+  else
+    echo "[setup] creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+  fi
+fi
+PY="$VENV/bin/python"
+: > "$LOG"
+"$PY" -m pip install -q -U pip 2>&1 | quiet_pip
+
+CONSTRAINTS="$VENV/constraints.txt"
+LOCK="$VENV/lock.txt"
+if "$PY" -c "import torch, sys; sys.exit(0 if torch.version.cuda else 1)" 2>/dev/null; then
+  MODE=gpu
+  "$PY" -c "import torch; print(f'torch=={torch.__version__}')" > "$CONSTRAINTS"
+  "$PY" -c "import torchvision; print(f'torchvision=={torchvision.__version__}')" >> "$CONSTRAINTS" 2>/dev/null || true
+  grep -v "^torchvision" requirements/lock.txt > "$LOCK"
+  echo "torchvision" >> "$LOCK"  # resolved against the pinned CUDA torch
+else
+  MODE=cpu
+  echo "torch==$CPU_TORCH" > "$CONSTRAINTS"
+  if ! "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__ == '$CPU_TORCH+cpu' else 1)" 2>/dev/null; then
+    echo "[setup] installing CPU torch $CPU_TORCH"
+    "$PY" -m pip install -q torch==$CPU_TORCH --index-url https://download.pytorch.org/whl/cpu 2>&1 | quiet_pip \
+      || "$PY" -m pip install -q "torch==$CPU_TORCH" 2>&1 | quiet_pip
+    "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__.endswith('+cpu') else 1)" \
+      || { echo "[setup] ERROR: expected a CPU build of torch $CPU_TORCH" >&2; exit 1; }
+  fi
+  cp requirements/lock.txt "$LOCK"
+fi
+
+echo "[setup] installing swift-tars and pinned dependencies ($MODE)"
+if ! "$PY" -m pip install -q -c "$CONSTRAINTS" -r "$LOCK" -e ".[dev]" >> "$LOG" 2>&1; then
+  tail -40 "$LOG" >&2; echo "[setup] ERROR: pip install failed (full log: $LOG)" >&2; exit 1
+fi
+
+SITE=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+if [ "$MODE" = cpu ]; then
+  install -m 644 tools/cpu_torchvision_shim.py "$SITE/swift_tars_cpu_torchvision_shim.py"
+  echo "import swift_tars_cpu_torchvision_shim" > "$SITE/swift_tars_cpu_torchvision_shim.pth"
+else
+  rm -f "$SITE/swift_tars_cpu_torchvision_shim.py" "$SITE/swift_tars_cpu_torchvision_shim.pth"
+fi
+
+"$PY" -m pip check >> "$LOG" 2>&1 || { tail -20 "$LOG" >&2; echo "[setup] ERROR: pip check failed" >&2; exit 1; }
+"$PY" -c "import swift, swift_tars; assert swift.__version__ == swift_tars.SWIFT_VERSION, swift.__version__"
+echo "$HASH" > "$STAMP"
+echo "[setup] ready: $VENV ($MODE, $("$PY" -c 'import torch; print(torch.__version__)'))"
