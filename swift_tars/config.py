@@ -1,0 +1,153 @@
+"""The one place that reads ``TARS_*`` environment variables (what ms-swift's CLI cannot carry).
+
+ms-swift rejects unknown CLI flags, so — like its own ``ENABLE_AUDIO_OUTPUT`` or ``SAMPLING_RATE`` —
+swift-tars takes its extra settings from the environment. torchrun inherits them; on several nodes
+set them on every node. Each variable is validated here with an error that names it and the values
+it accepts. ``TARS_VARIABLES`` documents them (the README table is generated from the same text).
+"""
+import math
+import os
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Tuple
+
+DEFAULT_EMBEDDING_MODEL = 'Qwen/Qwen3-Embedding-0.6B'
+LAYER_SET_NAMES = ('all', 'shallow', 'middle', 'deep', 'last')
+
+# name -> (default, description). Order = README order.
+TARS_VARIABLES: Dict[str, Tuple[str, str]] = {
+    'TARS_LAYERS': ('all', 'Decoder layers for `tars_representation`: `all`, `shallow`, `middle`, `deep` '
+                    '(thirds of the stack without its last two layers), `last` (last two), or 1-based '
+                    'ranges such as `11-20` or `1-4,9`.'),
+    'TARS_REFERENCE': ('mean', 'Which correct text rollouts a speech rollout is compared with: `mean` (the '
+                       'mean of all correct text rollouts of its question) or `round_robin` (speech k ↔ '
+                       'correct text k mod K, the reference code).'),
+    'TARS_EMBEDDING_MODEL': (DEFAULT_EMBEDDING_MODEL, 'Sentence-transformers model for `tars_behavior` '
+                             '(hub id or local path).'),
+    'TARS_EMBEDDING_BATCH_SIZE': ('32', 'Batch size of the one `encode` call per step of `tars_behavior`.'),
+    'TARS_STRIP_TAGS': ('0', '`1`: remove `<think>`/`<answer>` tags before embedding (ablation); `0`: '
+                        'embed the raw completion (paper).'),
+    'TARS_EMPTY_POOL': ('neutral', 'Speech rollout with no completion token to pool: `neutral` (NaN, no '
+                        'signal) or `penalty` (0.0, the reference code\'s implicit behaviour).'),
+    'TARS_FORMAT_SCORES': ('1.0,0.5,0.0', '`tars_format` scores for strict, loose and no match.'),
+}
+
+
+class TarsConfigError(ValueError):
+    """A ``TARS_*`` variable holds a value swift-tars cannot use."""
+
+
+def parse_layers(spec: str, num_layers: int) -> List[int]:
+    """0-based decoder-layer indices for a layer-set spec (1-based in the spec, like the paper).
+
+    Named sets split the stack without its last two layers into thirds (ceil boundaries), so 28
+    layers give shallow 1–9, middle 10–18, deep 19–26, last 27–28 and 32 give the paper's 1–10,
+    11–20, 21–30, 31–32.
+
+    >>> parse_layers('middle', 28)[0] + 1, parse_layers('middle', 28)[-1] + 1
+    (10, 18)
+    >>> parse_layers('2-3,6', 6)
+    [1, 2, 5]
+    """
+    spec = (spec or '').strip().lower()
+    if num_layers < 1:
+        raise TarsConfigError(f'the model has no decoder layers (num_layers={num_layers})')
+    body = max(num_layers - 2, 0)
+    b1, b2 = math.ceil(body / 3), math.ceil(2 * body / 3)
+    named = {
+        'all': range(0, num_layers),
+        'shallow': range(0, b1),
+        'middle': range(b1, b2),
+        'deep': range(b2, body),
+        'last': range(max(num_layers - 2, 0), num_layers),
+    }
+    if spec in named:
+        layers = list(named[spec])
+        if not layers:
+            raise TarsConfigError(f'TARS_LAYERS={spec!r} is empty for a model with {num_layers} decoder layers; '
+                                  'use `all` or an explicit range such as `1-2`')
+        return layers
+    layers = set()
+    for part in spec.split(','):
+        m = re.fullmatch(r'\s*(\d+)\s*(?:-\s*(\d+)\s*)?', part)
+        if not m:
+            raise TarsConfigError(f'TARS_LAYERS={spec!r} is not valid: use one of {", ".join(LAYER_SET_NAMES)} '
+                                  'or 1-based ranges like `11-20` or `1-4,9`')
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if not 1 <= lo <= hi <= num_layers:
+            raise TarsConfigError(f'TARS_LAYERS={spec!r}: range {lo}-{hi} is outside 1-{num_layers} '
+                                  f'(the model has {num_layers} decoder layers)')
+        layers.update(range(lo - 1, hi))
+    return sorted(layers)
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: Tuple[str, ...]) -> str:
+    value = env.get(name, TARS_VARIABLES[name][0]).strip().lower()
+    if value not in allowed:
+        raise TarsConfigError(f'{name}={value!r} is not valid; use one of: {", ".join(allowed)}')
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, TARS_VARIABLES[name][0]).strip().lower()
+    if value in ('1', 'true', 'yes', 'on'):
+        return True
+    if value in ('0', 'false', 'no', 'off', ''):
+        return False
+    raise TarsConfigError(f'{name}={value!r} is not a boolean; use 1 or 0')
+
+
+def _floats(env: Mapping[str, str], name: str, n: int) -> Tuple[float, ...]:
+    raw = env.get(name, TARS_VARIABLES[name][0])
+    try:
+        values = tuple(float(x) for x in raw.split(','))
+    except ValueError:
+        values = ()
+    if len(values) != n or not all(math.isfinite(v) for v in values):
+        raise TarsConfigError(f'{name}={raw!r} must be {n} comma-separated finite numbers, e.g. '
+                              f'{TARS_VARIABLES[name][0]!r}')
+    return values
+
+
+def _positive_int(env: Mapping[str, str], name: str) -> int:
+    raw = env.get(name, TARS_VARIABLES[name][0])
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise TarsConfigError(f'{name}={raw!r} must be a positive integer')
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class TarsConfig:
+    """Validated ``TARS_*`` settings; build with :meth:`from_env`."""
+    layers: str = 'all'
+    reference: str = 'mean'
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_batch_size: int = 32
+    strip_tags: bool = False
+    empty_pool: str = 'neutral'
+    format_scores: Tuple[float, float, float] = (1.0, 0.5, 0.0)
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> 'TarsConfig':
+        env = os.environ if env is None else env
+        unknown = sorted(k for k in env if k.startswith('TARS_') and k not in TARS_VARIABLES)
+        if unknown:
+            raise TarsConfigError(f'unknown swift-tars variable(s) {", ".join(unknown)}; known: '
+                                  f'{", ".join(TARS_VARIABLES)}')
+        layers = env.get('TARS_LAYERS', 'all').strip().lower()
+        if layers not in LAYER_SET_NAMES:
+            parse_layers(layers, 10**6)  # syntax check now; the range is checked against the model later
+        return cls(
+            layers=layers,
+            reference=_choice(env, 'TARS_REFERENCE', ('mean', 'round_robin')),
+            embedding_model=env.get('TARS_EMBEDDING_MODEL', DEFAULT_EMBEDDING_MODEL).strip()
+            or DEFAULT_EMBEDDING_MODEL,
+            embedding_batch_size=_positive_int(env, 'TARS_EMBEDDING_BATCH_SIZE'),
+            strip_tags=_flag(env, 'TARS_STRIP_TAGS'),
+            empty_pool=_choice(env, 'TARS_EMPTY_POOL', ('neutral', 'penalty')),
+            format_scores=_floats(env, 'TARS_FORMAT_SCORES', 3),
+        )
+
+    def layer_ids(self, num_layers: int) -> List[int]:
+        """0-based decoder-layer indices of ``TARS_LAYERS`` for a stack of ``num_layers``."""
+        return parse_layers(self.layers, num_layers)

@@ -1,0 +1,167 @@
+"""The swift-tars row format: one place that names the columns and checks a row.
+
+A row (one JSON line, or one dataset example) is one multiple-choice question in both modalities::
+
+    {"messages": [{"role": "system", "content": SYSTEM_THINK}, {"role": "user", "content": "<audio>"}],
+     "audios": ["/abs/wav/q0.wav"],                 # 16 kHz mono wav of question + options
+     "text_query": "Which animal barks?\\n\\nOption A: cat\\nOption B: dog\\n...",
+     "solution": "B", "question_id": "q0", "options": ["cat", "dog", "cow", "fish"],
+     "subject": "...", "source": "..."}              # optional
+
+Speech rollouts use ``messages`` + ``audios``; text rollouts replace the last user turn with
+``text_query`` and drop the audio (``pairing.py``). Avoid a column named ``dataset`` (ms-swift
+overwrites it) or ``teacher_prompt`` (it switches on ms-swift's self-distillation path).
+"""
+from typing import Any, Mapping, Optional, Sequence
+
+MESSAGES, AUDIOS, TEXT_QUERY, SOLUTION, QUESTION_ID, OPTIONS = (
+    'messages', 'audios', 'text_query', 'solution', 'question_id', 'options')
+ANSWER_INDEX = 'answer_index'  # accepted instead of ``solution`` (upstream schema)
+OPTIONAL_COLUMNS = ('subject', 'source')
+REQUIRED_COLUMNS = (MESSAGES, AUDIOS, TEXT_QUERY, SOLUTION, QUESTION_ID, OPTIONS)
+RESERVED_COLUMNS = ('dataset', 'teacher_prompt')
+MODALITY = 'tars_modality'  # tag written by the trainer into every rollout: 'speech' or 'text'
+SPEECH, TEXT = 'speech', 'text'
+
+
+def row_label(batch: Mapping[str, Any], i: int) -> str:
+    """A human-readable name for row ``i`` of a batched reward call: index plus question id."""
+    qids = batch.get(QUESTION_ID)
+    qid = qids[i] if isinstance(qids, (list, tuple)) and i < len(qids) else None
+    return f'row {i} (question_id={qid!r})' if qid is not None else f'row {i} (no question_id column)'
+
+
+def column(batch: Mapping[str, Any], name: str, n: int, *, needed_for: str) -> Sequence[Any]:
+    """Column ``name`` of a batched reward call, checked to have ``n`` entries.
+
+    Raises a ``KeyError`` naming the column, what needs it and how to fix the dataset.
+    """
+    values = batch.get(name)
+    if values is None:
+        raise KeyError(f'{needed_for} needs the dataset column {name!r}, which is missing from this batch '
+                       f'(columns present: {sorted(k for k in batch if k != "trainer_state")}). Add it to every '
+                       'row (see the row format in the README) or rename yours with --columns.')
+    if len(values) != n:
+        raise ValueError(f'column {name!r} has {len(values)} entries for {n} completions')
+    return values
+
+
+def options_of(batch: Mapping[str, Any], i: int) -> Optional[Sequence[str]]:
+    """The option texts of row ``i`` when the batch carries an ``options`` column, else None."""
+    options = batch.get(OPTIONS)
+    if options is None or options[i] is None:
+        return None
+    return list(options[i])
+
+
+class RowError(ValueError):
+    """A row that breaks the row format or cannot be converted; the message names the row and its file."""
+
+
+def row_where(where: str, row: Optional[Mapping[str, Any]] = None) -> str:
+    """``where`` (e.g. ``'train.jsonl line 3'``) plus the row's question id when it has one."""
+    qid = row.get(QUESTION_ID) if isinstance(row, Mapping) else None
+    label = where or 'row'
+    return f'{label} (question_id={qid!r})' if qid not in (None, '') else label
+
+
+def make_row(*, audio: str, text_query: str, solution: str, question_id: str, options: Sequence[str],
+             system: Optional[str] = None, **optional: Any) -> dict:
+    """One row in the row format; ``optional`` columns (``subject``, ``source``, ``question``) whose value is
+    None are left out. ``system`` defaults to the TARS think prompt."""
+    from .prompts import SPEECH_USER_CONTENT, SYSTEM_THINK
+
+    row = {
+        MESSAGES: [{'role': 'system', 'content': SYSTEM_THINK if system is None else system},
+                   {'role': 'user', 'content': SPEECH_USER_CONTENT}],
+        AUDIOS: [str(audio)],
+        TEXT_QUERY: text_query,
+        SOLUTION: solution,
+        QUESTION_ID: str(question_id),
+        OPTIONS: [str(o) for o in options],
+    }
+    row.update({k: v for k, v in optional.items() if v is not None})
+    return row
+
+
+def check_audio_file(path: str, where: str = '', sample_rate: int = 16000) -> float:
+    """Duration in seconds of the mono ``sample_rate`` wav at ``path``; a :class:`RowError` naming ``where``
+    when it is missing, unreadable, empty, not mono or at another rate."""
+    import os
+
+    import soundfile as sf
+
+    if not isinstance(path, str) or not path:
+        raise RowError(f'{where}: audio path must be a non-empty string, got {path!r}')
+    if not os.path.isfile(path):
+        raise RowError(f'{where}: audio file not found: {path}')
+    try:
+        info = sf.info(path)
+    except Exception as e:  # soundfile raises its own error types (LibsndfileError, RuntimeError)
+        raise RowError(f'{where}: audio file {path} is not readable audio ({e})') from e
+    if info.frames <= 0:
+        raise RowError(f'{where}: audio file {path} is empty')
+    if info.samplerate != sample_rate or info.channels != 1:
+        raise RowError(f'{where}: audio file {path} is {info.samplerate} Hz with {info.channels} channel(s); '
+                       f'the row format needs {sample_rate} Hz mono (convert it with `swift-tars build-data`)')
+    return info.frames / info.samplerate
+
+
+def validate_row(row: Mapping[str, Any], where: str = '', *, num_options: Optional[int] = None,
+                 check_audio: bool = True) -> Mapping[str, Any]:
+    """Checks that ``row`` is in the row format and returns it; raises :class:`RowError` naming the row.
+
+    ``where`` names the row for the message (file and line, e.g. ``'train.jsonl line 3'``). Checks: all
+    required columns; a system turn and a user turn with one ``<audio>`` tag for the one audio file;
+    the audio exists and is a readable 16 kHz mono file (``check_audio``); a non-empty ``text_query``
+    and ``question_id``; ``num_options`` (if given, else at least 2) non-empty options; a gold letter among
+    them; no reserved column.
+    """
+    from .answers import choice_letters
+
+    if not isinstance(row, Mapping):
+        raise RowError(f'{where or "row"}: expected a JSON object, got {type(row).__name__}')
+    at = row_where(where, row)
+    missing = [c for c in REQUIRED_COLUMNS if c not in row or row[c] is None]
+    if missing:
+        raise RowError(f'{at}: missing column(s) {missing}; a row needs {list(REQUIRED_COLUMNS)}')
+    reserved = [c for c in RESERVED_COLUMNS if c in row]
+    if reserved:
+        raise RowError(f'{at}: column(s) {reserved} are reserved by ms-swift; rename them')
+    qid = row[QUESTION_ID]
+    if not isinstance(qid, str) or not qid.strip():
+        raise RowError(f'{at}: question_id must be a non-empty string, got {qid!r}')
+    messages = row[MESSAGES]
+    if (not isinstance(messages, (list, tuple)) or len(messages) < 1
+            or not all(isinstance(m, Mapping) and 'role' in m and 'content' in m for m in messages)):
+        raise RowError(f'{at}: messages must be a list of {{"role", "content"}} objects, got {messages!r}')
+    if messages[-1]['role'] != 'user':
+        raise RowError(f'{at}: the last message must be the user turn, got role {messages[-1]["role"]!r}')
+    audios = row[AUDIOS]
+    if isinstance(audios, str):
+        audios = [audios]
+    if not isinstance(audios, (list, tuple)) or len(audios) != 1:
+        raise RowError(f'{at}: audios must hold exactly one wav path, got {audios!r}')
+    tags = sum(str(m['content']).count('<audio>') for m in messages)
+    if tags != 1:
+        raise RowError(f'{at}: messages must contain exactly one <audio> tag (for the one audio file), found {tags}')
+    text = row[TEXT_QUERY]
+    if not isinstance(text, str) or not text.strip():
+        raise RowError(f'{at}: text_query (the question and options as text) is empty')
+    options = row[OPTIONS]
+    if not isinstance(options, (list, tuple)) or not all(isinstance(o, str) for o in options):
+        raise RowError(f'{at}: options must be a list of strings, got {options!r}')
+    if num_options is not None and len(options) != num_options:
+        raise RowError(f'{at}: expected {num_options} options, got {len(options)}: {list(options)!r}')
+    if len(options) < 2:
+        raise RowError(f'{at}: a multiple-choice row needs at least 2 options, got {len(options)}')
+    empty = [chr(65 + i) for i, o in enumerate(options) if not o.strip()]
+    if empty:
+        raise RowError(f'{at}: option(s) {empty} are empty')
+    letters = choice_letters(len(options))
+    solution = row[SOLUTION]
+    if not isinstance(solution, str) or solution not in letters:
+        raise RowError(f'{at}: solution {solution!r} is not among the option letters {", ".join(letters)}')
+    if check_audio:
+        check_audio_file(audios[0], at)
+    return row

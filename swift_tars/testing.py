@@ -1,0 +1,446 @@
+"""Offline stand-ins for the real models, for the tests and the demo (CPU, no hub, seconds to build).
+
+- :func:`build_tiny_omni` — a random ``Qwen2_5OmniForConditionalGeneration`` (talker disabled) with a
+  byte-level BPE tokenizer trained here, Qwen2.5-Omni's special tokens and chat template, a processor
+  and ``spk_dict.pt``: loadable by ms-swift's ``Qwen2_5OmniLoader`` exactly like the 7B checkpoint.
+- :func:`build_tiny_embedder` — a Qwen3-Embedding-style sentence-transformers model (``Qwen3Model``,
+  left padding, last-token pooling, L2 normalisation): the production code path of
+  ``Qwen/Qwen3-Embedding-0.6B`` at 32 dimensions.
+
+Both are seeded: the same arguments give byte-identical weights.
+"""
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Union
+
+from .prompts import SYSTEM_THINK
+
+PathLike = Union[str, os.PathLike]
+
+# Qwen2.5-Omni's 22 added special tokens, in the released tokenizer's order.
+OMNI_SPECIAL_TOKENS = [
+    '<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|AUDIO|>', '<|audio_bos|>', '<|audio_eos|>', '<|box_end|>',
+    '<|quad_start|>', '<|quad_end|>', '<|vision_bos|>', '<|vision_eos|>', '<|vision_pad|>', '<|IMAGE|>',
+    '<|VIDEO|>', '<tool_call>', '</tool_call>', '<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>',
+    '<|fim_pad|>', '<|repo_name|>', '<|file_sep|>'
+]
+# Named media tokens the Omni processor reads from the tokenizer (transformers 5).
+OMNI_NAMED_TOKENS = {
+    'image_token': '<|IMAGE|>',
+    'audio_token': '<|AUDIO|>',
+    'video_token': '<|VIDEO|>',
+    'vision_bos_token': '<|vision_bos|>',
+    'vision_eos_token': '<|vision_eos|>',
+    'audio_bos_token': '<|audio_bos|>',
+    'audio_eos_token': '<|audio_eos|>',
+}
+
+OMNI_CHAT_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{%- if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{%- endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{%- if message['content'] is string %}{{ message['content'] }}"
+    "{%- else %}{%- for part in message['content'] %}"
+    "{%- if part['type'] == 'audio' or 'audio' in part %}<|audio_bos|><|AUDIO|><|audio_eos|>"
+    "{%- elif part['type'] == 'image' or 'image' in part %}<|vision_bos|><|IMAGE|><|vision_eos|>"
+    "{%- elif part['type'] == 'video' or 'video' in part %}<|vision_bos|><|VIDEO|><|vision_eos|>"
+    "{%- elif part['type'] == 'text' %}{{ part['text'] }}"
+    "{%- endif %}{%- endfor %}{%- endif %}"
+    "<|im_end|>\n"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}<|im_start|>assistant\n{%- endif %}")
+
+# What the tokenizer is trained on: the strings the tests and the demo generate and check.
+_CORPUS = [
+    SYSTEM_THINK,
+    'You are a helpful assistant.',
+    'system', 'user', 'assistant',
+    '<think>Let me think about the question step by step.</think><answer>The answer is A.</answer>',
+    'The answer is A. The answer is B. The answer is C. The answer is D.',
+    'Option A: Option B: Option C: Option D:',
+    'A. B. C. D. A, B, C, D. What is the answer to the above multiple choice question?',
+    'Which animal barks? Which planet is red? What is the capital of France? How many legs has a spider?',
+    'cat dog cow fish Mars Venus Paris Rome Berlin Madrid eight six four two water fire earth air',
+    'the a an is are of to in on for with what which who why how because therefore so',
+    '0 1 2 3 4 5 6 7 8 9 10 100 yes no true false',
+]
+
+
+def _quiet_transformers() -> None:
+    """No progress bars or config warnings while building throwaway models."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def _train_bpe(vocab_size: int):
+    """Trains a byte-level BPE (no prefix space) on :data:`_CORPUS`; returns (vocab, merges)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    state = json.loads(tok.to_str())['model']
+    merges = [tuple(m.split(' ')) if isinstance(m, str) else tuple(m) for m in state['merges']]
+    return state['vocab'], merges
+
+
+class WarmStart(NamedTuple):
+    """One teacher-forced example: a text user turn or an audio file, and the assistant answer."""
+    user: Optional[str]
+    audio: Optional[str]
+    answer: str
+
+
+def gap_warm_start(rows: Sequence[Mapping]) -> List[WarmStart]:
+    """Warm-start examples from row-format rows: the gold answer under each text prompt, nothing on speech.
+
+    ``<think>{first word} means {gold option}</think><answer>The answer is {gold}.</answer>``. The audio
+    side stays untrained, so speech rollouts mostly miss the format and the answer: the tiny model
+    has a (large) modality gap, and correct text rollouts exist for the alignment rewards.
+    """
+    examples = []
+    for row in rows:
+        options = row['options']
+        gold = 'ABCDEFGHIJ'.index(row['solution'])
+        word = row['text_query'].split()[0].lower()
+        examples.append(WarmStart(row['text_query'], None, _tars_answer(word, options, gold)))
+    return examples
+
+
+def _tars_answer(word: str, options: Sequence[str], index: int) -> str:
+    return f'<think>{word} means {options[index]}</think><answer>The answer is {"ABCDEFGHIJ"[index]}.</answer>'
+
+
+def build_tiny_tokenizer(vocab_size: int = 1000):
+    """A ``Qwen2Tokenizer`` with Qwen2.5-Omni's special tokens, named media tokens and chat template."""
+    from transformers import Qwen2Tokenizer
+
+    vocab, merges = _train_bpe(vocab_size)
+    tokenizer = Qwen2Tokenizer(
+        vocab=vocab,
+        merges=merges,
+        eos_token='<|im_end|>',
+        pad_token='<|endoftext|>',
+        unk_token=None,
+        extra_special_tokens=dict(OMNI_NAMED_TOKENS))
+    tokenizer.add_special_tokens({'additional_special_tokens': OMNI_SPECIAL_TOKENS})
+    tokenizer.chat_template = OMNI_CHAT_TEMPLATE
+    return tokenizer
+
+
+def build_tiny_omni(out_dir: PathLike,
+                    *,
+                    seed: int = 0,
+                    num_layers: int = 6,
+                    hidden_size: int = 64,
+                    chunk_length: int = 10,
+                    warm_start: Optional[Sequence['WarmStart']] = None,
+                    warm_start_steps: int = 150) -> Path:
+    """Writes a tiny random Qwen2.5-Omni checkpoint (thinker only in use) to ``out_dir``; returns it.
+
+    ``num_layers`` decoder layers of width ``hidden_size``; a 2-layer audio encoder (d_model 32);
+    a 1-layer vision tower (unused by audio data but required by the architecture). Generation never
+    emits special tokens except ``<|im_end|>`` (a random model would sample ``<|AUDIO|>`` and break
+    ms-swift's re-encoding). ``chunk_length`` is the feature extractor's audio window in seconds.
+
+    ``warm_start``: examples the thinker is teacher-forced on for ``warm_start_steps`` AdamW
+    steps of 16 examples (under ``SYSTEM_THINK``). :func:`gap_warm_start` makes rollouts follow the TARS format,
+    right on text prompts and guessing on speech: a miniature modality gap that gives every TARS
+    reward something to measure.
+    """
+    import torch
+    from transformers import (Qwen2_5OmniConfig, Qwen2_5OmniForConditionalGeneration, Qwen2_5OmniProcessor,
+                              Qwen2VLImageProcessorPil, Qwen2VLVideoProcessor, WhisperFeatureExtractor)
+
+    _quiet_transformers()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    tokenizer = build_tiny_tokenizer()
+    ids: Dict[str, int] = {t: tokenizer.convert_tokens_to_ids(t) for t in OMNI_SPECIAL_TOKENS}
+    vocab = (len(tokenizer) + 63) // 64 * 64
+    head_dim = 16
+    text_config = dict(
+        vocab_size=vocab,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=hidden_size // head_dim,
+        num_key_value_heads=max(1, hidden_size // head_dim // 2),
+        max_position_embeddings=4096,
+        rope_parameters={
+            'rope_type': 'default',
+            'rope_theta': 1e6,
+            'mrope_section': [2, 3, 3]
+        },
+        use_sliding_window=False,
+        tie_word_embeddings=False,
+        pad_token_id=ids['<|endoftext|>'],
+        eos_token_id=ids['<|im_end|>'],
+    )
+    audio_config = dict(
+        num_mel_bins=128,
+        encoder_layers=2,
+        encoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        d_model=32,
+        output_dim=hidden_size,
+        max_source_positions=1500,
+        n_window=100)
+    vision_config = dict(
+        depth=1,
+        hidden_size=32,
+        intermediate_size=64,
+        num_heads=2,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        window_size=112,
+        out_hidden_size=hidden_size,
+        fullatt_block_indexes=[0])
+    thinker_config = dict(
+        text_config=text_config,
+        audio_config=audio_config,
+        vision_config=vision_config,
+        audio_token_index=ids['<|AUDIO|>'],
+        image_token_index=ids['<|IMAGE|>'],
+        video_token_index=ids['<|VIDEO|>'],
+        audio_start_token_id=ids['<|audio_bos|>'],
+        audio_end_token_id=ids['<|audio_eos|>'],
+        vision_start_token_id=ids['<|vision_bos|>'],
+        vision_end_token_id=ids['<|vision_eos|>'],
+        pad_token_id=ids['<|endoftext|>'],
+        tie_word_embeddings=False)
+    talker_config = dict(  # never built (enable_audio_output=False); ids kept inside its vocabulary
+        vocab_size=vocab,
+        tts_text_start_token_id=ids['<|im_start|>'],
+        tts_text_end_token_id=ids['<|im_end|>'],
+        tts_text_pad_token_id=ids['<|endoftext|>'],
+        tts_codec_start_token_id=vocab - 4,
+        tts_codec_end_token_id=vocab - 3,
+        tts_codec_pad_token_id=vocab - 2,
+        tts_codec_mask_token_id=vocab - 1,
+        embedding_size=hidden_size,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=head_dim,
+        rope_parameters={
+            'rope_type': 'default',
+            'rope_theta': 1e6,
+            'mrope_section': [2, 3, 3]
+        },
+        audio_token_index=ids['<|AUDIO|>'],
+        image_token_index=ids['<|IMAGE|>'],
+        video_token_index=ids['<|VIDEO|>'],
+        vision_start_token_id=ids['<|vision_bos|>'],
+        vision_end_token_id=ids['<|vision_eos|>'],
+        audio_start_token_id=ids['<|audio_bos|>'],
+        audio_end_token_id=ids['<|audio_eos|>'])
+    config = Qwen2_5OmniConfig(
+        thinker_config=thinker_config, talker_config=talker_config, enable_audio_output=False)
+    model = Qwen2_5OmniForConditionalGeneration(config).eval()
+
+    special_ids = sorted(set(tokenizer.all_special_ids) - {ids['<|im_end|>']})
+    gen = model.generation_config
+    gen.eos_token_id = ids['<|im_end|>']
+    gen.pad_token_id = ids['<|endoftext|>']
+    # Never sample special tokens, nor the padding rows beyond the tokenizer (vocab rounded up to 64).
+    gen.suppress_tokens = special_ids + list(range(len(tokenizer), vocab))
+    torch.save({}, out / 'spk_dict.pt')  # Qwen2_5OmniForConditionalGeneration.from_pretrained requires it
+
+    processor = Qwen2_5OmniProcessor(
+        image_processor=Qwen2VLImageProcessorPil(
+            min_pixels=56 * 56, max_pixels=28 * 28 * 64, patch_size=14, temporal_patch_size=2, merge_size=2),
+        video_processor=Qwen2VLVideoProcessor(),
+        feature_extractor=WhisperFeatureExtractor(
+            feature_size=128,
+            sampling_rate=16000,
+            hop_length=160,
+            n_fft=400,
+            chunk_length=chunk_length,
+            return_attention_mask=True),
+        tokenizer=tokenizer,
+        chat_template=OMNI_CHAT_TEMPLATE)
+    if warm_start:
+        _teacher_force(model.thinker, processor, warm_start, warm_start_steps)
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
+
+
+def _teacher_force(thinker, processor, examples: Sequence['WarmStart'], steps: int, batch_size: int = 16) -> None:
+    """Seeded minibatch AdamW on the assistant tokens of ``examples`` (chatml under ``SYSTEM_THINK``)."""
+    import librosa
+    import torch
+
+    texts, audios, answers, audio_index = [], [], [], []
+    for ex in examples:
+        audio_index.append(len(audios) if ex.audio else -1)
+        user = '<|audio_bos|><|AUDIO|><|audio_eos|>' if ex.audio else ex.user
+        texts.append(f'<|im_start|>system\n{SYSTEM_THINK}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n'
+                     f'<|im_start|>assistant\n{ex.answer}<|im_end|>')
+        answers.append(len(processor.tokenizer.encode(ex.answer + '<|im_end|>', add_special_tokens=False)))
+        if ex.audio:
+            audios.append(librosa.load(ex.audio, sr=16000)[0])
+    batch = processor(text=texts, audio=audios or None, padding=True, return_tensors='pt')
+    labels = torch.full_like(batch['input_ids'], -100)
+    for i, n_answer in enumerate(answers):
+        positions = batch['attention_mask'][i].nonzero().flatten()[-n_answer:]
+        labels[i, positions] = batch['input_ids'][i, positions]
+    inputs = {k: v for k, v in batch.items() if k in ('input_ids', 'attention_mask', 'input_features',
+                                                        'feature_attention_mask')}
+    optimizer = torch.optim.AdamW(thinker.parameters(), lr=5e-3)
+    generator = torch.Generator().manual_seed(0)
+    thinker.train()
+    for _ in range(steps):
+        rows = torch.randperm(len(texts), generator=generator)[:batch_size]
+        audio_rows = [int(audio_index[int(r)]) for r in rows if audio_index[int(r)] >= 0]
+        step_inputs = {k: v[rows] for k, v in inputs.items() if k in ('input_ids', 'attention_mask')}
+        if audio_rows:
+            step_inputs['input_features'] = inputs['input_features'][audio_rows]
+            step_inputs['feature_attention_mask'] = inputs['feature_attention_mask'][audio_rows]
+        loss = thinker(**step_inputs, labels=labels[rows]).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    thinker.eval()
+
+
+def build_tiny_embedder(out_dir: PathLike, *, seed: int = 0, dim: int = 32) -> Path:
+    """Writes a tiny Qwen3-Embedding-style sentence-transformers model to ``out_dir``; returns it.
+
+    ``Qwen3Model`` (2 layers, width ``dim``), byte-level BPE, left padding, last-token pooling and
+    L2 normalisation, i.e. the same pooling code path as ``Qwen/Qwen3-Embedding-0.6B``.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import Qwen2Tokenizer, Qwen3Config, Qwen3Model
+
+    _quiet_transformers()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    vocab, merges = _train_bpe(300)
+    tokenizer = Qwen2Tokenizer(
+        vocab=vocab, merges=merges, eos_token='<|endoftext|>', pad_token='<|endoftext|>', unk_token=None)
+    tokenizer.add_special_tokens({'additional_special_tokens': ['<|endoftext|>']})
+    tokenizer.padding_side = 'left'
+    config = Qwen3Config(
+        vocab_size=(len(tokenizer) + 63) // 64 * 64,
+        hidden_size=dim,
+        intermediate_size=2 * dim,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        max_position_embeddings=2048,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id)
+    backbone_dir = out / '_backbone'
+    Qwen3Model(config).save_pretrained(backbone_dir)
+    tokenizer.save_pretrained(backbone_dir)
+    transformer = Transformer(str(backbone_dir), max_seq_length=512, processor_kwargs={'padding_side': 'left'})
+    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode='lasttoken')
+    model = SentenceTransformer(modules=[transformer, pooling, Normalize()], device='cpu')
+    model.save(str(out))
+    shutil.rmtree(backbone_dir)
+    return out
+
+
+def write_jsonl(path: PathLike, rows: List[dict]) -> Path:
+    """Writes ``rows`` as UTF-8 JSON lines; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + '\n')
+    return path
+
+
+OFFLINE_ENV = {
+    'HF_HUB_OFFLINE': '1',
+    'TRANSFORMERS_OFFLINE': '1',
+    'HF_DATASETS_OFFLINE': '1',
+    'MODELSCOPE_OFFLINE': '1',
+    'USE_HF': '1',
+    'CUDA_VISIBLE_DEVICES': '',
+    'TOKENIZERS_PARALLELISM': 'false',
+}
+
+# `swift rlhf` flags for a short GRPO run of the tiny model on CPU (see cpu-ci notes in the README).
+CPU_RLHF_ARGS = [
+    '--rlhf_type', 'grpo', '--model_type', 'qwen2_5_omni', '--torch_dtype', 'float32', '--fp16', 'false',
+    '--bf16', 'false', '--use_vllm', 'false', '--beta', '0', '--loss_type', 'dapo', '--scale_rewards', 'none',
+    '--temperature', '1.0', '--tuner_type', 'lora', '--lora_rank', '4', '--lora_alpha', '16', '--report_to',
+    'none', '--logging_steps', '1', '--save_strategy', 'no', '--dataloader_num_workers', '0', '--check_model',
+    'false', '--max_length', '1024', '--max_completion_length', '32', '--log_completions', 'true',
+    '--dataset_shuffle', 'false', '--seed', '42'
+]
+
+
+def offline_env(**extra: str) -> Dict[str, str]:
+    """``os.environ`` plus the hub-offline, CPU-only settings (and ``extra``), for a subprocess."""
+    env = dict(os.environ)
+    env.update(OFFLINE_ENV)
+    env.update(extra)
+    return env
+
+
+def swift_executable() -> str:
+    """The ``swift`` console script of the running interpreter's environment."""
+    candidate = Path(sys.executable).parent / 'swift'
+    found = str(candidate) if candidate.exists() else shutil.which('swift')
+    if not found:
+        raise FileNotFoundError('the `swift` command of ms-swift is not installed in this environment; '
+                                'run `make setup` (or pip install ms-swift==4.6.0)')
+    return found
+
+
+def tiny_rlhf_command(model: PathLike, dataset: PathLike, output_dir: PathLike, reward_funcs: Sequence[str],
+                      *extra: str) -> List[str]:
+    """The full ``swift rlhf`` command of a tiny CPU run with the swift-tars plugin."""
+    from .cli import plugin_path
+
+    return [
+        swift_executable(), 'rlhf', *CPU_RLHF_ARGS, '--model',
+        str(model), '--dataset',
+        str(dataset), '--output_dir',
+        str(output_dir), '--external_plugins',
+        plugin_path(), '--reward_funcs', *reward_funcs, *extra
+    ]
+
+
+def read_logging(output_dir: PathLike) -> List[dict]:
+    """The training-step records of the newest ``logging.jsonl`` under ``output_dir`` (no summary lines)."""
+    logs = sorted(Path(output_dir).glob('v*/logging.jsonl'), key=lambda p: p.stat().st_mtime)
+    if not logs:
+        raise FileNotFoundError(f'no logging.jsonl under {output_dir}: did `swift rlhf` run?')
+    records = [json.loads(line) for line in logs[-1].read_text().splitlines() if line.strip()]
+    return [r for r in records if 'loss' in r and 'global_step/max_steps' in r]
+
+
+def read_completions(output_dir: PathLike) -> List[dict]:
+    """One dict per rollout from the newest ``completions.jsonl`` (``--log_completions true``)."""
+    logs = sorted(Path(output_dir).glob('v*/completions.jsonl'), key=lambda p: p.stat().st_mtime)
+    if not logs:
+        raise FileNotFoundError(f'no completions.jsonl under {output_dir}: pass --log_completions true')
+    rows = []
+    for line in logs[-1].read_text().splitlines():
+        record = json.loads(line)
+        keys = [k for k, v in record.items() if isinstance(v, list)]
+        rows.extend({k: record[k][i] for k in keys} for i in range(len(record['completion'])))
+    return rows
