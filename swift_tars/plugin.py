@@ -1,0 +1,29 @@
+"""The file handed to ``swift rlhf --external_plugins``: registers swift-tars into ms-swift.
+
+Registration only; the logic lives in the modules it imports. Print the path with
+``swift-tars plugin-path``.
+"""
+import os
+import sys
+
+# ms-swift puts this file's folder first on sys.path; our module names must not shadow top-level ones.
+if os.path.dirname(os.path.abspath(__file__)) in sys.path:
+    sys.path.remove(os.path.dirname(os.path.abspath(__file__)))
+
+from swift.rewards import orms  # noqa: E402
+from swift.trainers import TrainerFactory  # noqa: E402
+
+from swift_tars.rewards.accuracy import TarsAccuracy  # noqa: E402
+from swift_tars.rewards.behavior import TarsBehavior  # noqa: E402
+from swift_tars.rewards.format import TarsFormat  # noqa: E402
+from swift_tars.rewards.representation import TarsRepresentation  # noqa: E402
+from swift_tars.trainer import check_swift_version  # noqa: E402
+
+check_swift_version()
+
+orms['tars_accuracy'] = TarsAccuracy
+orms['tars_format'] = TarsFormat
+orms['tars_representation'] = TarsRepresentation
+orms['tars_behavior'] = TarsBehavior
+
+TrainerFactory.TRAINER_MAPPING['grpo'] = 'swift_tars.trainer.TarsGRPOTrainer'

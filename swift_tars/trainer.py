@@ -1,0 +1,214 @@
+"""``TarsGRPOTrainer``: the one seam between swift-tars and ms-swift's GRPO (ms-swift == 4.6.0).
+
+The plugin points ``TrainerFactory.TRAINER_MAPPING['grpo']`` here, so users keep running plain
+``swift rlhf --rlhf_type grpo --external_plugins $(swift-tars plugin-path) ...``. All numerics live in
+pure modules (pairing, hidden_states, rewards, advantages); this class only moves data between
+ms-swift's GRPO stages:
+
+1. rollout rows -> speech/text pairs (``to_samples``; before generation, so HF, vLLM colocate and
+   vLLM server rollouts all see the pairs);
+2. rewards (ms-swift, unchanged; ``tars_representation`` is a placeholder column);
+3. old-policy forward (``_prepare_batch_inputs``) with hooks that pool each selected decoder layer
+   over the completion tokens — no extra forward;
+4. ``tars_representation`` filled from the pooled states, then per-modality advantages
+   (``_postprocess_batch`` -> ``_compute_advantages``), plus per-modality metrics.
+
+ms-swift private API used (the test ``tests/test_swift_hooks.py`` checks every entry of
+:data:`SWIFT_HOOKS` against the installed ms-swift and fails loudly when one changes):
+
+overridden methods
+    ``GRPOTrainer.to_samples``, ``GRPOTrainer._prepare_batch_inputs``,
+    ``GRPOTrainer._get_per_token_logps_and_entropies``, ``GRPOTrainer.null_ref_context``,
+    ``GRPOTrainer._postprocess_batch``, ``GRPOTrainer._compute_advantages``
+methods called
+    ``GRPOTrainer._has_teacher_explicit``
+attributes read or written
+    ``_rewards_per_func`` (written: the representation column), ``reward_func_names``, ``reward_weights``,
+    ``scale_rewards``, ``num_generations``, ``num_generations_eval``, ``_metrics``, ``template``,
+    ``accelerator``
+data classes
+    ``GRPOSample.extra`` / ``messages`` / ``to_reward_row``, ``GRPOBatch.completion_mask`` /
+    ``logits_to_keep``, the ``batch_encoded_inputs[i]['grpo_batch']`` layout
+registry
+    ``swift.trainers.TrainerFactory.TRAINER_MAPPING['grpo']`` (a dotted class path)
+"""
+from contextlib import contextmanager
+from typing import Any, Dict, List
+
+import torch
+from accelerate.utils import gather, gather_object
+from swift.dataset import RowPreprocessor
+from swift.rl_core.data import OnPolicySample
+from swift.rlhf_trainers import GRPOTrainer
+
+from .advantages import per_modality_advantages
+from .config import TarsConfig
+from .guards import check_training_setup
+from .hidden_states import PooledCapture, find_decoder_layers
+from .pairing import pair_rows
+from .rewards.accuracy import correctness
+from .rewards.representation import representation_rewards
+from .rows import MODALITY, QUESTION_ID, SPEECH, TEXT
+
+REPRESENTATION = 'TarsRepresentation'
+ACCURACY = 'TarsAccuracy'
+
+# name -> the signature ms-swift 4.6.0 has; a mismatch means a hook may have changed meaning.
+SWIFT_HOOKS: Dict[str, str] = {
+    'to_samples': '(self, rows: List[Any]) -> List[swift.rl_core.data.OnPolicySample]',
+    '_prepare_batch_inputs': '(self, samples: List[swift.rl_core.data.GRPOSample]) -> List[Dict[str, Any]]',
+    '_get_per_token_logps_and_entropies': "(self, model, model_inputs: Dict[str, Any], grpo_batch: "
+    "swift.rl_core.data.GRPOBatch, compute_entropy=False, origin_data=None) -> Tuple[torch.Tensor, "
+    "Optional[torch.Tensor]]",
+    'null_ref_context': '(self)',
+    '_has_teacher_explicit': '(self) -> bool',
+    '_postprocess_batch': '(self, samples: List[swift.rl_core.data.GRPOSample], batch_encoded_inputs: '
+    'List[Dict[str, Any]]) -> None',
+    '_compute_advantages': '(self, samples: List[swift.rl_core.data.GRPOSample], rewards_per_func: '
+    'torch.Tensor, batch_encoded_inputs: List[Dict[str, Any]]) -> torch.Tensor',
+}
+# instance attributes read or written: each must be assigned somewhere in ms-swift's GRPO trainer code
+SWIFT_ATTRIBUTES = ('_rewards_per_func', 'reward_func_names', 'reward_weights', 'scale_rewards', 'num_generations',
+                    'num_generations_eval', '_metrics')
+
+
+def check_swift_version() -> None:
+    """Fails loudly unless the installed ms-swift is the release whose private hooks we override."""
+    import swift
+
+    from . import SWIFT_VERSION
+    if swift.__version__ != SWIFT_VERSION:
+        raise ImportError(f'swift-tars overrides private hooks of ms-swift=={SWIFT_VERSION} but ms-swift=={swift.__version__} '
+                          f'is installed; run `pip install ms-swift=={SWIFT_VERSION}` (or `make setup`)')
+
+
+class TarsGRPOTrainer(GRPOTrainer):
+    """ms-swift's ``GRPOTrainer`` with TARS pairing, hidden-state capture and per-modality advantages."""
+
+    def __init__(self, *args, **kwargs):
+        self.tars = TarsConfig.from_env()
+        super().__init__(*args, **kwargs)
+        a = self.args
+        check_training_setup(
+            num_generations=self.num_generations,
+            per_device_train_batch_size=a.per_device_train_batch_size,
+            steps_per_generation=a.steps_per_generation,
+            num_generations_eval=self.num_generations_eval,
+            per_device_eval_batch_size=a.per_device_eval_batch_size,
+            do_eval=a.eval_strategy != 'no',
+            dynamic_sample=a.dynamic_sample,
+            padding_free=self.template.padding_free,
+            sequence_parallel_size=self.template.sequence_parallel_size,
+            truncation_strategy=self.template.truncation_strategy,
+            async_generate=a.async_generate,
+            multi_turn_scheduler=a.multi_turn_scheduler,
+            advantage_estimator=a.advantage_estimator,
+            scale_rewards=self.scale_rewards,
+            kl_in_reward=bool(a.kl_in_reward),
+            has_teacher=self._has_teacher_explicit())
+        self._capture = REPRESENTATION in self.reward_func_names
+        if self._capture:
+            layers = find_decoder_layers(self.accelerator.unwrap_model(self.model))
+            self._layer_ids = self.tars.layer_ids(len(layers))
+            self._layers = [layers[i] for i in self._layer_ids]
+        self._armed = False  # True only inside _prepare_batch_inputs
+        self._in_reference = False  # True inside the LoRA reference pass (adapter disabled)
+        self._pooled: Dict[int, torch.Tensor] = {}  # id(grpo_batch) -> [B, L, H]
+        self.tars_captures = 0  # pooled forwards so far (tests compare with the number of micro-batches)
+
+    # -- stage 1: pairing ---------------------------------------------------------------------------
+    def to_samples(self, rows: List[Any]) -> List[OnPolicySample]:
+        if rows and all(isinstance(r, OnPolicySample) for r in rows):
+            return super().to_samples(rows)
+        group = self.num_generations if self.model.training else self.num_generations_eval
+        return super().to_samples(pair_rows(rows, group))
+
+    # -- stage 3: capture during the old-policy forward ---------------------------------------------
+    def _prepare_batch_inputs(self, samples):
+        self._armed, self._pooled = self._capture, {}
+        try:
+            batches = super()._prepare_batch_inputs(samples)
+        finally:
+            self._armed = False
+        if self._capture and len(self._pooled) != len(batches):
+            raise RuntimeError(f'swift-tars captured {len(self._pooled)} old-policy forwards for {len(batches)} '
+                               'micro-batches; ms-swift\'s GRPO stages changed')
+        return batches
+
+    @contextmanager
+    def null_ref_context(self):
+        self._in_reference = True
+        try:
+            with super().null_ref_context():
+                yield
+        finally:
+            self._in_reference = False
+
+    def _get_per_token_logps_and_entropies(self,
+                                           model,
+                                           model_inputs,
+                                           grpo_batch,
+                                           compute_entropy=False,
+                                           origin_data=None):
+        take = (self._armed and not self._in_reference and model is self.model
+                and id(grpo_batch) not in self._pooled)
+        if not take:
+            return super()._get_per_token_logps_and_entropies(model, model_inputs, grpo_batch, compute_entropy,
+                                                              origin_data)
+        with PooledCapture(self._layers, grpo_batch.completion_mask, grpo_batch.logits_to_keep) as capture:
+            result = super()._get_per_token_logps_and_entropies(model, model_inputs, grpo_batch, compute_entropy,
+                                                                origin_data)
+        self._pooled[id(grpo_batch)] = capture.pooled
+        self.tars_captures += 1
+        return result
+
+    # -- stage 4: representation reward, then per-modality advantages -------------------------------
+    def _postprocess_batch(self, samples, batch_encoded_inputs) -> None:
+        if self._capture:
+            self._fill_representation(samples, batch_encoded_inputs)
+        super()._postprocess_batch(samples, batch_encoded_inputs)
+
+    def _fill_representation(self, samples, batch_encoded_inputs) -> None:
+        pooled = torch.cat([self._pooled.pop(id(b['grpo_batch'])).cpu() for b in batch_encoded_inputs])
+        batch = RowPreprocessor.rows_to_batched([s.to_reward_row() for s in samples])
+        correct = correctness([s.messages[-1]['content'] for s in samples], batch)
+        rewards, stats = representation_rewards(pooled, [s.extra.get(QUESTION_ID) for s in samples],
+                                                [s.extra[MODALITY] for s in samples], correct, self.tars.reference,
+                                                self.tars.empty_pool)
+        column = self.reward_func_names.index(REPRESENTATION)
+        device = self._rewards_per_func.device
+        self._rewards_per_func[:, column] = gather(rewards.to(device))
+        counts = gather(torch.tensor([stats['groups'], stats['groups_without_correct_text'], stats['empty_pool']],
+                                     device=device, dtype=torch.float32).unsqueeze(0)).sum(0)
+        mode = 'train' if self.model.training else 'eval'
+        self._metrics[mode]['tars/groups_without_correct_text'].append((counts[1] / counts[0].clamp(min=1)).item())
+        self._metrics[mode]['tars/empty_pool'].append(counts[2].item())
+
+    def _compute_advantages(self, samples, rewards_per_func, batch_encoded_inputs):
+        super()._compute_advantages(samples, rewards_per_func, batch_encoded_inputs)  # ms-swift's metrics/logs
+        tags = gather_object([s.extra[MODALITY] for s in samples])
+        group = self.num_generations if self.model.training else self.num_generations_eval
+        total = (rewards_per_func * self.reward_weights.unsqueeze(0)).nansum(dim=1)
+        lengths = torch.cat([b['grpo_batch'].completion_mask.sum(1).float() for b in batch_encoded_inputs])
+        self._log_modality_metrics(rewards_per_func, total, tags, gather(lengths))
+        return per_modality_advantages(total, tags, group, self.scale_rewards)
+
+    def _log_modality_metrics(self, rewards_per_func, total, tags, lengths) -> None:
+        """Per-modality means: total reward, each reward function, completion length; and the gaps."""
+        mode = 'train' if self.model.training else 'eval'
+        metrics = self._metrics[mode]
+        means = {}
+        for modality in (SPEECH, TEXT):
+            mask = torch.tensor([t == modality for t in tags], device=total.device)
+            if not mask.any():
+                continue
+            metrics[f'tars/{modality}/reward'].append(total[mask].mean().item())
+            metrics[f'tars/{modality}/completion_length'].append(lengths[mask.to(lengths.device)].mean().item())
+            for j, name in enumerate(self.reward_func_names):
+                values = rewards_per_func[mask, j]
+                values = values[~values.isnan()]
+                if values.numel():
+                    means[(modality, name)] = values.mean().item()
+                    metrics[f'tars/{modality}/{name}'].append(means[(modality, name)])
+        if (SPEECH, ACCURACY) in means and (TEXT, ACCURACY) in means:
+            metrics['tars/accuracy_gap'].append(means[(TEXT, ACCURACY)] - means[(SPEECH, ACCURACY)])
