@@ -27,9 +27,15 @@ TARS_VARIABLES: Dict[str, Tuple[str, str]] = {
     'TARS_EMBEDDING_BATCH_SIZE': ('32', 'Batch size of the one `encode` call per step of `tars_behavior`.'),
     'TARS_STRIP_TAGS': ('0', '`1`: remove `<think>`/`<answer>` tags before embedding (ablation); `0`: '
                         'embed the raw completion (paper).'),
-    'TARS_EMPTY_POOL': ('neutral', 'Speech rollout with no completion token to pool: `neutral` (NaN, no '
-                        'signal) or `penalty` (0.0, the reference code\'s implicit behaviour).'),
+    'TARS_EMPTY_POOL': ('neutral', 'Speech rollout with no completion token to pool: `neutral` (the mean of '
+                        'the other speech rollouts of its group, so the term moves no advantage) or `penalty` (0.0, '
+                        'the reference code\'s implicit behaviour). Counted in `tars/empty_pool`.'),
     'TARS_FORMAT_SCORES': ('1.0,0.5,0.0', '`tars_format` scores for strict, loose and no match.'),
+    'TARS_AUDIO_CACHE': ('~/.cache/swift_tars/wav', 'Where registered datasets (`tars-*`) cache their 16 kHz wavs '
+                         '(content-addressed; `$XDG_CACHE_HOME` is honoured). Delete it together with ms-swift\'s '
+                         'dataset map cache.'),
+    'TARS_SYSTEM_PROMPT': ('(the TARS think prompt)', 'System prompt written into rows converted by the registered '
+                           'datasets.'),
 }
 
 
@@ -116,6 +122,13 @@ def _positive_int(env: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
+def _audio_cache(env: Mapping[str, str]) -> str:
+    if env.get('TARS_AUDIO_CACHE'):
+        return os.path.expanduser(env['TARS_AUDIO_CACHE'])
+    base = env.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    return os.path.join(base, 'swift_tars', 'wav')
+
+
 @dataclass(frozen=True)
 class TarsConfig:
     """Validated ``TARS_*`` settings; build with :meth:`from_env`."""
@@ -126,6 +139,8 @@ class TarsConfig:
     strip_tags: bool = False
     empty_pool: str = 'neutral'
     format_scores: Tuple[float, float, float] = (1.0, 0.5, 0.0)
+    audio_cache: str = ''
+    system_prompt: Optional[str] = None
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> 'TarsConfig':
@@ -146,6 +161,8 @@ class TarsConfig:
             strip_tags=_flag(env, 'TARS_STRIP_TAGS'),
             empty_pool=_choice(env, 'TARS_EMPTY_POOL', ('neutral', 'penalty')),
             format_scores=_floats(env, 'TARS_FORMAT_SCORES', 3),
+            audio_cache=_audio_cache(env),
+            system_prompt=env.get('TARS_SYSTEM_PROMPT') or None,
         )
 
     def layer_ids(self, num_layers: int) -> List[int]:

@@ -13,6 +13,7 @@ if os.path.dirname(os.path.abspath(__file__)) in sys.path:
 from swift.rewards import orms  # noqa: E402
 from swift.trainers import TrainerFactory  # noqa: E402
 
+from swift_tars.dataset import register_datasets  # noqa: E402
 from swift_tars.rewards.accuracy import TarsAccuracy  # noqa: E402
 from swift_tars.rewards.behavior import TarsBehavior  # noqa: E402
 from swift_tars.rewards.format import TarsFormat  # noqa: E402
@@ -27,3 +28,5 @@ orms['tars_representation'] = TarsRepresentation
 orms['tars_behavior'] = TarsBehavior
 
 TrainerFactory.TRAINER_MAPPING['grpo'] = 'swift_tars.trainer.TarsGRPOTrainer'
+
+register_datasets()

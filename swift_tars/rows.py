@@ -24,6 +24,13 @@ MODALITY = 'tars_modality'  # tag written by the trainer into every rollout: 'sp
 SPEECH, TEXT = 'speech', 'text'
 
 
+class MissingColumnError(KeyError):
+    """A column swift-tars needs is missing or empty; the message names it, the row and the fix."""
+
+    def __str__(self) -> str:  # KeyError would print the repr of the message
+        return str(self.args[0]) if self.args else ''
+
+
 def row_label(batch: Mapping[str, Any], i: int) -> str:
     """A human-readable name for row ``i`` of a batched reward call: index plus question id."""
     qids = batch.get(QUESTION_ID)
@@ -34,11 +41,11 @@ def row_label(batch: Mapping[str, Any], i: int) -> str:
 def column(batch: Mapping[str, Any], name: str, n: int, *, needed_for: str) -> Sequence[Any]:
     """Column ``name`` of a batched reward call, checked to have ``n`` entries.
 
-    Raises a ``KeyError`` naming the column, what needs it and how to fix the dataset.
+    Raises :class:`MissingColumnError` naming the column, what needs it and how to fix the dataset.
     """
     values = batch.get(name)
     if values is None:
-        raise KeyError(f'{needed_for} needs the dataset column {name!r}, which is missing from this batch '
+        raise MissingColumnError(f'{needed_for} needs the dataset column {name!r}, which is missing from this batch '
                        f'(columns present: {sorted(k for k in batch if k != "trainer_state")}). Add it to every '
                        'row (see the row format in the README) or rename yours with --columns.')
     if len(values) != n:

@@ -1,0 +1,121 @@
+"""``swift-tars build-data {mmlu,voicebench,upstream}``: public sources -> ms-swift-ready row-format data.
+
+Every builder writes ``<out>/<name>.jsonl`` (rows), ``<out>/wav/`` (16 kHz mono wavs),
+``<out>/<name>.manifest.json`` (counts, filters, voices, durations) and a dataset card, shows a
+progress bar, runs workers in parallel and resumes after being killed (rerun the same command).
+"""
+import argparse
+import sys
+from typing import List
+
+HELP = 'build ms-swift-ready spoken multiple-choice data (mmlu: TTS; voicebench, upstream: conversion)'
+
+
+def _common(p: argparse.ArgumentParser, *, name_help: str) -> None:
+    g = p.add_argument_group('output and run')
+    g.add_argument('--out', required=True, help='output folder (rows jsonl, wav/, manifest)')
+    g.add_argument('--name', help=name_help)
+    g.add_argument('--workers', type=int, default=2, help='parallel workers (threads; default 2)')
+    g.add_argument('--limit', type=int, help='convert only the first N source rows')
+    g.add_argument('--skip-invalid', action='store_true',
+                   help='count and skip invalid rows (listed in the manifest) instead of stopping at the first')
+    g.add_argument('--overwrite', action='store_true',
+                   help='rebuild from scratch (needed when settings changed); cached wavs are reused')
+    g.add_argument('--no-progress', action='store_true', help='no progress bar')
+    s = p.add_argument_group('prompt')
+    s.add_argument('--system', help='system prompt of every row (default: the TARS think prompt)')
+    s.add_argument('--system-file', help='read the system prompt from this file')
+
+
+def _exclude(p: argparse.ArgumentParser) -> None:
+    p.add_argument('--exclude', nargs='+', metavar='EVAL', default=[],
+                   help='eval sets (jsonl, e.g. the output of `build-data voicebench`, or save_to_disk folders): '
+                   'training questions whose normalised text matches one of theirs are dropped and counted')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest='builder', required=True, metavar='BUILDER')
+
+    p = sub.add_parser('mmlu', help='MMLU auxiliary_train or a local multiple-choice jsonl -> spoken training rows',
+                       description='Blank rewriting, length filter, decontamination, TTS of question + options.')
+    p.add_argument('--source', help='hub id (default cais/mmlu), save_to_disk folder, data file, or a local jsonl '
+                   'with question, options (or choices), answer (letter/index/text) or answer_index, and optional '
+                   'question_id, subject')
+    p.add_argument('--subset', default='all', help='hub config (default: all)')
+    p.add_argument('--split', default='auxiliary_train', help='split (default: auxiliary_train)')
+    p.add_argument('--id-prefix', help='question ids for rows without one: PREFIX@<n> (default: mmlu, or the jsonl '
+                   'file stem)')
+    p.add_argument('--num-options', type=int, default=4, help='required option count (0: any; default 4)')
+    p.add_argument('--max-chars', type=int, default=2000, help='drop text prompts longer than this (default 2000; '
+                   '0: no limit)')
+    t = p.add_argument_group('speech synthesis')
+    t.add_argument('--tts', default='espeak', help='TTS backend: espeak (offline default) or cosyvoice')
+    t.add_argument('--tts-option', action='append', metavar='KEY=VALUE',
+                   help='backend option, repeatable (espeak: voices=en-us,en-gb rates=150,170 pitches=40,60; '
+                   'cosyvoice: server_sample_rate=22050 speed=1.0 seed=0)')
+    t.add_argument('--cosyvoice-model', help='CosyVoice2 model folder (with the cosyvoice package installed)')
+    t.add_argument('--cosyvoice-url', help='URL of a running CosyVoice FastAPI server')
+    t.add_argument('--speaker-prompts', help='folder of reference clips with .txt transcripts (cosyvoice)')
+    q = p.add_argument_group('ASR quality control (off by default)')
+    q.add_argument('--asr', default='none', help='none, faster-whisper or transformers')
+    q.add_argument('--asr-model', help='ASR model (faster-whisper size like "medium", or a local folder)')
+    q.add_argument('--max-wer', type=float, default=0.10, help='drop rows whose best take has a higher WER (0.10)')
+    q.add_argument('--target-wer', type=float, default=0.05, help='stop retrying at this WER (0.05)')
+    q.add_argument('--tts-takes', type=int, default=3, help='takes synthesised at most per row (3)')
+    _exclude(p)
+    _common(p, name_help='output name: <out>/<name>.jsonl (default: train)')
+
+    p = sub.add_parser('voicebench', help='VoiceBench MMSU / OpenBookQA -> eval rows',
+                       description='hlt-lab/voicebench -> row format: text_query = prompt verbatim, options parsed '
+                       'robustly, gold from reference, audio resampled to 16 kHz wavs.')
+    p.add_argument('--subset', required=True, choices=['mmsu', 'openbookqa'], help='VoiceBench config')
+    p.add_argument('--source', help='hub id (default hlt-lab/voicebench) or a save_to_disk folder')
+    p.add_argument('--split', action='append', help='split(s) (default: all 12 MMSU domains / test; every split of '
+                   'a local folder)')
+    _common(p, name_help='output name (default: the subset)')
+
+    p = sub.add_parser('upstream', help='the released TARS training set -> training rows',
+                       description='yuantuo666/MMLU_FULL-full_train_hf_format.merged.v1 (hub id or save_to_disk '
+                       'folder) -> row format: text_query = prompt_for_tts verbatim, audio resampled to 16 kHz.')
+    p.add_argument('--source', help='hub id (default: the released set) or a save_to_disk folder')
+    p.add_argument('--subset', help='hub config (default: none)')
+    p.add_argument('--split', action='append', help='split(s) (default: train; every split of a local folder)')
+    _exclude(p)
+    _common(p, name_help='output name (default: train)')
+
+
+def parse(argv: List[str]) -> argparse.Namespace:
+    """Parses ``build-data`` arguments (without the ``build-data`` word) for programmatic use."""
+    parser = argparse.ArgumentParser(prog='swift-tars build-data')
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, log=None):
+    """Runs the chosen builder; returns its BuildResult (raises BuildError/RowError on failure)."""
+    if args.builder == 'mmlu':
+        from .mmlu import build
+        return build(args, log)
+    if args.builder == 'voicebench':
+        from .voicebench import build
+    else:
+        from .upstream import build
+    return build(args)
+
+
+def main(args: argparse.Namespace) -> int:
+    from swift_tars.rows import RowError
+
+    from .pipeline import BuildError
+    from .tts import TTSError
+
+    try:
+        run(args)
+    except (BuildError, RowError, TTSError, FileNotFoundError, ValueError) as e:
+        print(f'swift-tars build-data {args.builder}: error: {e}', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':  # python -m data_builders.cli mmlu ...
+    sys.exit(main(parse(sys.argv[1:])))

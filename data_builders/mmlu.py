@@ -1,0 +1,135 @@
+"""MMLU ``auxiliary_train`` (or any local multiple-choice jsonl) -> spoken training rows (method.md §2.2).
+
+Steps: blanks rewritten for speech, the TARS text prompt (question, blank line, ``Option X:`` lines),
+length filter (default 2,000 characters, as upstream), decontamination against eval sets, TTS of the
+question plus options, optional ASR quality control, 16 kHz wavs and row-format jsonl.
+"""
+import re
+from pathlib import Path
+
+from swift_tars.prompts import tars_text_prompt
+from swift_tars.rows import make_row, validate_row
+
+DEFAULT_SOURCE = 'cais/mmlu'
+_BLANK = re.compile(r'_{2,}')
+_BLANK_AT_END = re.compile(r'_{2,}\.$')
+_ORDINALS = ('first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth')
+
+
+def rewrite_blanks(question: str) -> str:
+    """Underscore blanks made speakable, exactly as upstream: a final ``___.`` becomes `` what?``; then a
+    single blank becomes `` what ``, several become `` first blank ``, `` second blank ``, … (cycling
+    after ten).
+
+    >>> rewrite_blanks('The sun rises in the ___.')
+    'The sun rises in the  what?'
+    >>> rewrite_blanks('___ is to ___ as hot is to cold.')
+    ' first blank  is to  second blank  as hot is to cold.'
+    """
+    question = _BLANK_AT_END.sub(' what?', question)
+    count = len(_BLANK.findall(question))
+    if count == 1:
+        return _BLANK.sub(' what ', question)
+    for i in range(count):
+        question = _BLANK.sub(f' {_ORDINALS[i % 10]} blank ', question, count=1)
+    return question
+
+
+def _value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def tts_options(backend_cls, pairs) -> dict:
+    """``KEY=VALUE`` strings -> constructor keywords; comma lists (or options whose default is a sequence)
+    become lists, numbers become numbers."""
+    import inspect
+
+    params = inspect.signature(backend_cls.__init__).parameters
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition('=')
+        if not sep or key not in params or key == 'self':
+            raise ValueError(f'--tts-option {pair!r}: expected KEY=VALUE with KEY one of '
+                             f'{", ".join(k for k in params if k != "self")}')
+        if ',' in value or isinstance(params[key].default, (list, tuple)):
+            options[key] = [_value(v.strip()) for v in value.split(',') if v.strip()]
+        else:
+            options[key] = _value(value)
+    return options
+
+
+def make_tts(args):
+    """The TTS backend chosen by ``--tts`` with its options."""
+    from .tts import BACKENDS, get_backend
+
+    if args.tts not in BACKENDS:
+        raise ValueError(f'unknown TTS backend {args.tts!r}; available: {", ".join(sorted(BACKENDS))}')
+    options = tts_options(BACKENDS[args.tts], args.tts_option)
+    if args.tts == 'cosyvoice':
+        options.update({k: v for k, v in (('model_dir', args.cosyvoice_model), ('server_url', args.cosyvoice_url),
+                                          ('prompts_dir', args.speaker_prompts)) if v})
+    return get_backend(args.tts, **options)
+
+
+def build(args, log=None):
+    """``swift-tars build-data mmlu``."""
+    from .common import finish_spec, read_source, resolve_system
+    from .decontaminate import Decontaminator
+    from .mcq import parse_mc
+    from .pipeline import BuildSpec, SkipRow, Task
+    from .speak import Speaker
+
+    system = resolve_system(args)
+    num_options = args.num_options or None
+    out = Path(args.out)
+    asr = None
+    if args.asr != 'none':
+        from .asr import get_asr
+        asr = get_asr(args.asr, **({'model': args.asr_model} if args.asr_model else {}))
+    speaker = Speaker(make_tts(args), out / 'wav', asr=asr, max_wer=args.max_wer, target_wer=args.target_wer,
+                      takes=args.tts_takes, num_options=num_options or 0)
+    decon = Decontaminator.from_paths(args.exclude)
+    source = args.source or DEFAULT_SOURCE
+    records, total, local = read_source(source, config=args.subset, splits=[args.split], limit=args.limit)
+    jsonl = local and Path(source).suffix in ('.jsonl', '.json')
+    id_prefix = args.id_prefix or (Path(source).stem if jsonl else 'mmlu')
+    mmlu = not jsonl and (args.split == 'auxiliary_train' or 'mmlu' in str(source).lower())
+    default_source = f'mmlu_{args.split}' if mmlu else None
+
+    def prepare(record) -> Task:
+        fields = parse_mc(record.data, record.where, index=record.index, id_prefix=id_prefix,
+                          num_options=num_options, source=default_source)
+        spoken_question = rewrite_blanks(fields['question'])
+        text_query = tars_text_prompt(spoken_question, fields['options'])
+        if args.max_chars and len(text_query) > args.max_chars:
+            raise SkipRow('too_long', f'{len(text_query)} characters > --max-chars {args.max_chars}')
+        hit = decon.match(fields['question'], spoken_question)
+        if hit:
+            decon.dropped[hit] += 1
+            raise SkipRow('contaminated', f'question_id={fields["question_id"]!r} matches eval set {hit}')
+        return Task(fields['question_id'], record.where, {**fields, 'text_query': text_query})
+
+    def work(task: Task):
+        f = task.payload
+        path, meta = speaker.speak(task.question_id, f['text_query'])
+        row = make_row(audio=path, text_query=f['text_query'], solution=f['solution'], question_id=f['question_id'],
+                       options=f['options'], system=system, question=f['question'], subject=f['subject'],
+                       source=f['source'])
+        validate_row(row, task.where, num_options=num_options)
+        return row, meta
+
+    settings = {
+        'source': str(Path(source).resolve()) if local else source, 'subset': None if jsonl else args.subset,
+        'split': None if jsonl else args.split, 'id_prefix': id_prefix, 'limit': args.limit, 'num_options': num_options,
+        'blank_rewriting': 'upstream (method.md §2.2 step 2)', 'max_chars': args.max_chars,
+        'system': system, **speaker.settings(), 'exclude': decon.settings(),
+    }
+    spec = BuildSpec(builder='mmlu', out_dir=out, name=args.name or 'train', settings=settings, records=records,
+                     prepare=prepare, work=work, total=total,
+                     report=lambda: {'decontamination': decon.report()} if decon.eval_sets else {})
+    return finish_spec(spec, args, log)

@@ -1,0 +1,153 @@
+"""ms-swift dataset registration: ``--dataset tars-mmlu-speech`` / ``tars-voicebench-mmsu`` / ``tars-voicebench-obqa``.
+
+:class:`TarsOmniPreprocessor` turns rows of the released upstream schema (``question``, ``options``,
+``answer_index``, ``prompt_for_tts``, HF ``Audio``, ``key``/``question_id``) and VoiceBench rows
+(``prompt``, ``reference``, ``audio``, …) into the swift-tars row format (``rows.py``); rows already in
+the row format pass through after :func:`~swift_tars.rows.validate_row`. Audio is resampled to 16 kHz
+once and written to a content-addressed wav cache (``$TARS_AUDIO_CACHE``, default
+``~/.cache/swift_tars/wav``), so reruns write no duplicate files. The system prompt is the TARS think
+prompt unless ``$TARS_SYSTEM_PROMPT`` is set.
+
+The registered datasets live on the Hugging Face hub only; their loader reads them from there even
+when ``USE_HF`` is unset. Delete the wav cache together with ms-swift's dataset map cache.
+"""
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from swift.dataset import DatasetMeta, SubsetDataset, register_dataset
+from swift.dataset.loader import DatasetLoader
+from swift.dataset.preprocessor import AutoPreprocessor, RowPreprocessor
+
+from .config import TarsConfig
+from .rows import AUDIOS, MESSAGES, TEXT_QUERY, RowError, make_row, validate_row
+
+UPSTREAM, VOICEBENCH, ROWS = 'upstream', 'voicebench', 'rows'
+INDEX_COLUMN = '__tars_index'  # row position within its split (OBQA keys are obqa_<index>)
+
+
+def audio_cache_dir() -> Path:
+    """Where converted wavs are cached: ``$TARS_AUDIO_CACHE`` or ``$XDG_CACHE_HOME/swift_tars/wav``."""
+    return Path(TarsConfig.from_env().audio_cache)
+
+
+def detect_schema(row: Dict[str, Any]) -> str:
+    """``'rows'`` (row format), ``'upstream'`` or ``'voicebench'``; a :class:`RowError` for anything else."""
+    if MESSAGES in row and TEXT_QUERY in row:
+        return ROWS
+    if 'prompt_for_tts' in row:
+        return UPSTREAM
+    if 'prompt' in row and 'reference' in row:
+        return VOICEBENCH
+    raise RowError(f'unrecognised row with columns {sorted(k for k in row if not k.startswith("__"))}: expected '
+                   'the swift-tars row format, the upstream schema (prompt_for_tts, options, answer_index, audio) '
+                   'or VoiceBench (prompt, reference, audio)')
+
+
+class TarsOmniPreprocessor(RowPreprocessor):
+    """Upstream / VoiceBench / row-format rows -> row format with a cached 16 kHz wav (see module doc).
+
+    ``schema``: force ``'upstream'``, ``'voicebench'`` or ``'rows'`` (default: detected per row);
+    ``voicebench_config``: ``'mmsu'`` or ``'openbookqa'`` (default: inferred from the columns);
+    ``label``: names the dataset in error messages.
+    """
+
+    def __init__(self, *, schema: Optional[str] = None, voicebench_config: Optional[str] = None,
+                 label: str = 'dataset', num_options: Optional[int] = 4, **kwargs):
+        super().__init__(**kwargs)
+        self.schema, self.voicebench_config = schema, voicebench_config
+        self.label, self.num_options = label, num_options
+        self.system: Optional[str] = None
+        self.cache_dir: Optional[str] = None
+
+    def __call__(self, dataset, **kwargs):
+        # read the environment now, so that it is part of the fingerprint of ms-swift's map cache
+        self.system = TarsConfig.from_env().system_prompt
+        self.cache_dir = str(audio_cache_dir())
+        return super().__call__(dataset, **kwargs)
+
+    def prepare_dataset(self, dataset):
+        from datasets import Audio
+
+        features = dataset.features or {}
+        for name in ('audio', AUDIOS):
+            feature = features.get(name)
+            if isinstance(feature, Audio) and feature.decode:
+                dataset = dataset.cast_column(name, Audio(decode=False))  # bytes + path: no decoder needed
+        if INDEX_COLUMN not in features:
+            dataset = dataset.map(lambda _, i: {INDEX_COLUMN: i}, with_indices=True)
+        return dataset
+
+    def preprocess(self, row: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        from data_builders.upstream import upstream_fields
+        from data_builders.voicebench import voicebench_fields
+        from data_builders.wavcache import store_audio
+
+        index = row.pop(INDEX_COLUMN, None)
+        where = f'{self.label} row {index}'
+        schema = self.schema or detect_schema(row)
+        if schema == ROWS:
+            validate_row(row, where, num_options=self.num_options)
+            return row
+        if schema == UPSTREAM:
+            fields = upstream_fields(row, where=where, num_options=self.num_options)
+        elif schema == VOICEBENCH:
+            fields = voicebench_fields(row, index=index, where=where, config=self.voicebench_config,
+                                       num_options=self.num_options)
+        else:
+            raise ValueError(f'unknown schema {schema!r}')
+        audio = row.get('audio', row.get(AUDIOS))
+        at = f'{where} (question_id={fields["question_id"]!r})'
+        path, _ = store_audio(audio, self.cache_dir or audio_cache_dir(), where=at)
+        return make_row(audio=path, system=self.system, **fields)
+
+
+class HubDatasetLoader(DatasetLoader):
+    """Loads a registered hub-only dataset from the Hugging Face hub even when ``USE_HF`` is unset
+    (ms-swift would otherwise look for a ModelScope id the dataset does not have)."""
+
+    def load(self, dataset_syntax=None, dataset_meta=None, *, use_hf=None):
+        if (dataset_syntax is not None and dataset_meta is not None and dataset_syntax.dataset is None
+                and dataset_meta.hf_dataset_id):
+            dataset_syntax.dataset = dataset_meta.hf_dataset_id
+            use_hf = True
+        return super().load(dataset_syntax, dataset_meta, use_hf=use_hf)
+
+
+def dataset_metas() -> List[DatasetMeta]:
+    """The swift-tars datasets: the upstream training set and the two VoiceBench eval sets."""
+    from data_builders.upstream import HUB_ID as UPSTREAM_ID
+    from data_builders.voicebench import HUB_ID as VOICEBENCH_ID
+    from data_builders.voicebench import SPLITS
+
+    return [
+        DatasetMeta(
+            dataset_name='tars-mmlu-speech', hf_dataset_id=UPSTREAM_ID, split=['train'], loader=HubDatasetLoader,
+            preprocess_func=TarsOmniPreprocessor(schema=UPSTREAM, label='tars-mmlu-speech'),
+            tags=['audio', 'multiple-choice', 'grpo', 'tars'],
+            help='TARS training set (MMLU auxiliary_train spoken by CosyVoice2), as swift-tars rows with 16 kHz wavs'),
+        # The VoiceBench converter is attached to our subsets only: other VoiceBench configs loaded by hub id
+        # keep ms-swift's default preprocessing.
+        DatasetMeta(
+            dataset_name='tars-voicebench-mmsu', hf_dataset_id=VOICEBENCH_ID, loader=HubDatasetLoader,
+            subsets=[SubsetDataset(name='mmsu', subset='mmsu', split=list(SPLITS['mmsu']),
+                                   preprocess_func=TarsOmniPreprocessor(schema=VOICEBENCH, voicebench_config='mmsu',
+                                                                        label='tars-voicebench-mmsu'))],
+            preprocess_func=AutoPreprocessor(), tags=['audio', 'multiple-choice', 'eval', 'tars'],
+            help='VoiceBench MMSU (12 domain splits, 3,074 questions) as swift-tars rows'),
+        DatasetMeta(
+            dataset_name='tars-voicebench-obqa', hf_dataset_id=VOICEBENCH_ID, loader=HubDatasetLoader,
+            subsets=[SubsetDataset(name='openbookqa', subset='openbookqa', split=list(SPLITS['openbookqa']),
+                                   preprocess_func=TarsOmniPreprocessor(schema=VOICEBENCH,
+                                                                        voicebench_config='openbookqa',
+                                                                        label='tars-voicebench-obqa'))],
+            preprocess_func=AutoPreprocessor(), tags=['audio', 'multiple-choice', 'eval', 'tars'],
+            help='VoiceBench OpenBookQA (test split, 455 questions) as swift-tars rows'),
+    ]
+
+
+def register_datasets() -> List[DatasetMeta]:
+    """Registers the swift-tars datasets in ms-swift (idempotent); returns their metas."""
+    metas = dataset_metas()
+    for meta in metas:
+        register_dataset(meta, exist_ok=True)
+    return metas

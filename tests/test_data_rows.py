@@ -1,0 +1,81 @@
+"""The row format: ``make_row`` and every error path of ``validate_row`` (each names the row and file)."""
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from data_builders.fixtures import tone
+from swift_tars.prompts import SYSTEM_THINK
+from swift_tars.rows import RowError, make_row, validate_row
+
+
+@pytest.fixture()
+def wav16k(tmp_path):
+    path = tmp_path / 'q.wav'
+    sf.write(path, tone(16000, 0.5), 16000, subtype='PCM_16')
+    return str(path)
+
+
+def good_row(audio):
+    return make_row(audio=audio, text_query='Which animal barks?\n\nOption A: cat\nOption B: dog',
+                    solution='B', question_id='q1', options=['cat', 'dog'], subject='biology', source=None)
+
+
+def test_make_row_layout(wav16k):
+    row = good_row(wav16k)
+    assert row['messages'] == [{'role': 'system', 'content': SYSTEM_THINK}, {'role': 'user', 'content': '<audio>'}]
+    assert row['audios'] == [wav16k] and row['solution'] == 'B' and row['question_id'] == 'q1'
+    assert row['subject'] == 'biology' and 'source' not in row  # None-valued optional columns are left out
+    assert make_row(audio=wav16k, text_query='x', solution='A', question_id=3, options=['a', 'b'],
+                    system='custom')['messages'][0]['content'] == 'custom'
+    assert validate_row(row, 'train.jsonl line 1') is row
+
+
+@pytest.mark.parametrize('mutate, message', [
+    (lambda r: r.pop('text_query'), "missing column(s) ['text_query']"),
+    (lambda r: r.update(text_query='  '), 'text_query (the question and options as text) is empty'),
+    (lambda r: r.update(options=['cat', 'dog', 'cow']), 'expected 2 options, got 3'),
+    (lambda r: r.update(options=['cat', '']), 'option(s) [\'B\'] are empty'),
+    (lambda r: r.update(solution='C'), "solution 'C' is not among the option letters A, B"),
+    (lambda r: r.update(solution=1), "solution 1 is not among the option letters"),
+    (lambda r: r.update(question_id=''), 'question_id must be a non-empty string'),
+    (lambda r: r.update(audios=['a.wav', 'b.wav']), 'audios must hold exactly one wav path'),
+    (lambda r: r['messages'].__setitem__(1, {'role': 'user', 'content': 'hi'}), 'exactly one <audio> tag'),
+    (lambda r: r['messages'].append({'role': 'assistant', 'content': 'B'}), 'the last message must be the user turn'),
+    (lambda r: r.update(dataset='x'), "column(s) ['dataset'] are reserved by ms-swift"),
+])
+def test_validate_row_errors_name_row_and_file(wav16k, mutate, message):
+    row = json.loads(json.dumps(good_row(wav16k)))
+    mutate(row)
+    with pytest.raises(RowError) as e:
+        validate_row(row, 'data/train.jsonl line 7', num_options=2)
+    assert 'data/train.jsonl line 7' in str(e.value)
+    assert message in str(e.value)
+
+
+def test_validate_row_audio_errors(tmp_path, wav16k):
+    row = good_row(str(tmp_path / 'missing.wav'))
+    with pytest.raises(RowError, match=r"eval\.jsonl line 2 \(question_id='q1'\): audio file not found: .*missing"):
+        validate_row(row, 'eval.jsonl line 2')
+    assert validate_row(row, 'x', check_audio=False) is row  # structure only
+
+    broken = tmp_path / 'broken.wav'
+    broken.write_bytes(b'RIFF\x00\x00not really a wav file')
+    with pytest.raises(RowError, match=r'broken\.wav is not readable audio'):
+        validate_row(good_row(str(broken)), 'eval.jsonl line 3')
+
+    wrong_rate = tmp_path / 'fast.wav'
+    sf.write(wrong_rate, tone(24000, 0.5), 24000)
+    with pytest.raises(RowError, match=r'is 24000 Hz with 1 channel\(s\); the row format needs 16000 Hz mono'):
+        validate_row(good_row(str(wrong_rate)), 'eval.jsonl line 4')
+
+    stereo = tmp_path / 'stereo.wav'
+    sf.write(stereo, tone(16000, 0.5, channels=2), 16000)
+    with pytest.raises(RowError, match=r'2 channel'):
+        validate_row(good_row(str(stereo)), 'eval.jsonl line 5')
+
+    empty = tmp_path / 'empty.wav'
+    sf.write(empty, np.zeros(0, dtype=np.float32), 16000)
+    with pytest.raises(RowError, match=r'empty'):
+        validate_row(good_row(str(empty)), 'eval.jsonl line 6')
