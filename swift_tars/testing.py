@@ -143,7 +143,7 @@ def build_tiny_omni(out_dir: PathLike,
                     seed: int = 0,
                     num_layers: int = 6,
                     hidden_size: int = 64,
-                    chunk_length: int = 10,
+                    chunk_length: int = 30,
                     warm_start: Optional[Sequence['WarmStart']] = None,
                     warm_start_steps: int = 150) -> Path:
     """Writes a tiny random Qwen2.5-Omni checkpoint (thinker only in use) to ``out_dir``; returns it.
@@ -410,9 +410,13 @@ def swift_executable() -> str:
     return found
 
 
-def tiny_rlhf_command(model: PathLike, dataset: PathLike, output_dir: PathLike, reward_funcs: Sequence[str],
-                      *extra: str) -> List[str]:
-    """The full ``swift rlhf`` command of a tiny CPU run with the swift-tars plugin."""
+def tiny_rlhf_command(model: PathLike,
+                      dataset: PathLike,
+                      output_dir: PathLike,
+                      reward_funcs: Sequence[str],
+                      *extra: str,
+                      plugins: Sequence[PathLike] = ()) -> List[str]:
+    """The full ``swift rlhf`` command of a tiny CPU run with the swift-tars plugin (plus ``plugins``)."""
     from .cli import plugin_path
 
     return [
@@ -420,7 +424,7 @@ def tiny_rlhf_command(model: PathLike, dataset: PathLike, output_dir: PathLike, 
         str(model), '--dataset',
         str(dataset), '--output_dir',
         str(output_dir), '--external_plugins',
-        plugin_path(), '--reward_funcs', *reward_funcs, *extra
+        plugin_path(), *map(str, plugins), '--reward_funcs', *reward_funcs, *extra
     ]
 
 

@@ -19,19 +19,20 @@ ms-swift private API used (the test ``tests/test_swift_hooks.py`` checks every e
 overridden methods
     ``GRPOTrainer.to_samples``, ``GRPOTrainer._prepare_batch_inputs``,
     ``GRPOTrainer._get_per_token_logps_and_entropies``, ``GRPOTrainer.null_ref_context``,
-    ``GRPOTrainer._postprocess_batch``, ``GRPOTrainer._compute_advantages``
+    ``GRPOTrainer._postprocess_batch``, ``GRPOTrainer._compute_advantages``, ``GRPOTrainer._log_rollout``
 methods called
     ``GRPOTrainer._has_teacher_explicit``
 attributes read or written
     ``_rewards_per_func`` (written: the representation column), ``reward_func_names``, ``reward_weights``,
-    ``scale_rewards``, ``num_generations``, ``num_generations_eval``, ``_metrics``, ``template``,
-    ``accelerator``
+    ``scale_rewards``, ``num_generations``, ``num_generations_eval``, ``_metrics``, ``_logs`` (two columns
+    added to ``completions.jsonl``), ``template``, ``accelerator``
 data classes
     ``GRPOSample.extra`` / ``messages`` / ``to_reward_row``, ``GRPOBatch.completion_mask`` /
     ``logits_to_keep``, the ``batch_encoded_inputs[i]['grpo_batch']`` layout
 registry
     ``swift.trainers.TrainerFactory.TRAINER_MAPPING['grpo']`` (a dotted class path)
 """
+from collections import deque
 from contextlib import contextmanager
 from typing import Any, Dict, List
 
@@ -66,10 +67,11 @@ SWIFT_HOOKS: Dict[str, str] = {
     'List[Dict[str, Any]]) -> None',
     '_compute_advantages': '(self, samples: List[swift.rl_core.data.GRPOSample], rewards_per_func: '
     'torch.Tensor, batch_encoded_inputs: List[Dict[str, Any]]) -> torch.Tensor',
+    '_log_rollout': '(self, samples: List[swift.rl_core.data.GRPOSample]) -> None',
 }
 # instance attributes read or written: each must be assigned somewhere in ms-swift's GRPO trainer code
 SWIFT_ATTRIBUTES = ('_rewards_per_func', 'reward_func_names', 'reward_weights', 'scale_rewards', 'num_generations',
-                    'num_generations_eval', '_metrics')
+                    'num_generations_eval', '_metrics', '_logs')
 
 
 def check_swift_version() -> None:
@@ -192,6 +194,15 @@ class TarsGRPOTrainer(GRPOTrainer):
         lengths = torch.cat([b['grpo_batch'].completion_mask.sum(1).float() for b in batch_encoded_inputs])
         self._log_modality_metrics(rewards_per_func, total, tags, gather(lengths))
         return per_modality_advantages(total, tags, group, self.scale_rewards)
+
+    def _log_rollout(self, samples) -> None:
+        """ms-swift's rollout log plus ``question_id`` and ``tars_modality`` columns in completions.jsonl."""
+        super()._log_rollout(samples)
+        for key, values in ((QUESTION_ID, [str(s.extra.get(QUESTION_ID)) for s in samples]),
+                            (MODALITY, [s.extra[MODALITY] for s in samples])):
+            if key not in self._logs:
+                self._logs[key] = deque(maxlen=self.args.generation_batch_size)
+            self._logs[key].extend(gather_object(values))
 
     def _log_modality_metrics(self, rewards_per_func, total, tags, lengths) -> None:
         """Per-modality means: total reward, each reward function, completion length; and the gaps."""

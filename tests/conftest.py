@@ -1,0 +1,53 @@
+"""Shared fixtures: the offline environment, the spoken demo dataset, the tiny models.
+
+Everything heavy is built once per test session in a temporary directory (never in the repository).
+``swift rlhf`` runs go through :func:`run_swift` so a failure shows the tail of its log.
+"""
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from swift_tars.testing import OFFLINE_ENV, offline_env
+
+os.environ.update(OFFLINE_ENV)  # also for in-process imports of transformers / swift
+
+
+@pytest.fixture(scope='session')
+def demo_dataset(tmp_path_factory) -> Path:
+    """The 16 spoken demo questions in the row format (espeak-ng, 16 kHz)."""
+    from swift_tars.demo import build_demo_dataset
+
+    return build_demo_dataset(tmp_path_factory.mktemp('demo-data'))
+
+
+@pytest.fixture(scope='session')
+def demo_rows(demo_dataset) -> List[dict]:
+    return [json.loads(line) for line in demo_dataset.read_text().splitlines()]
+
+
+@pytest.fixture(scope='session')
+def tiny_omni(tmp_path_factory, demo_rows) -> Path:
+    """Tiny Qwen2.5-Omni warm-started on the demo rows (text right, speech guessing)."""
+    from swift_tars.testing import build_tiny_omni, gap_warm_start
+
+    return build_tiny_omni(tmp_path_factory.mktemp('tiny-omni'), warm_start=gap_warm_start(demo_rows))
+
+
+@pytest.fixture(scope='session')
+def tiny_embedder(tmp_path_factory) -> Path:
+    from swift_tars.testing import build_tiny_embedder
+
+    return build_tiny_embedder(tmp_path_factory.mktemp('tiny-embedder'))
+
+
+def run_swift(cmd: List[str], log_path: Path, timeout: int = 900, **env: str) -> None:
+    """Runs a ``swift`` command offline; on failure, fails the test with the tail of its log."""
+    with open(log_path, 'w') as log:
+        proc = subprocess.run(cmd, env=offline_env(**env), stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+    if proc.returncode != 0:
+        tail = '\n'.join(log_path.read_text().splitlines()[-60:])
+        pytest.fail(f'`swift {cmd[1]}` exited with {proc.returncode}; log tail:\n{tail}')

@@ -1,0 +1,65 @@
+"""TARS_* variables: layer sets, validation errors naming the variable."""
+import pytest
+
+from swift_tars.config import TarsConfig, TarsConfigError, parse_layers
+
+
+def one_based(spec, n):
+    layers = parse_layers(spec, n)
+    return layers[0] + 1, layers[-1] + 1, len(layers)
+
+
+@pytest.mark.parametrize('spec, n, expected', [
+    ('all', 28, (1, 28, 28)),
+    ('shallow', 28, (1, 9, 9)),
+    ('middle', 28, (10, 18, 9)),
+    ('deep', 28, (19, 26, 8)),
+    ('last', 28, (27, 28, 2)),
+    ('shallow', 32, (1, 10, 10)),  # the paper's bands for 32 layers
+    ('middle', 32, (11, 20, 10)),
+    ('deep', 32, (21, 30, 10)),
+    ('last', 32, (31, 32, 2)),
+    ('11-20', 28, (11, 20, 10)),
+    (' 1-2 , 5 ', 6, (1, 5, 3)),
+])
+def test_layer_sets(spec, n, expected):
+    assert one_based(spec, n) == expected
+
+
+@pytest.mark.parametrize('spec, n, message', [
+    ('middle', 3, 'is empty'),
+    ('0-3', 6, 'outside 1-6'),
+    ('5-40', 28, 'outside 1-28'),
+    ('mid', 28, 'not valid'),
+    ('3-1', 6, 'outside'),
+])
+def test_layer_errors(spec, n, message):
+    with pytest.raises(TarsConfigError, match=message):
+        parse_layers(spec, n)
+
+
+def test_defaults():
+    c = TarsConfig.from_env({})
+    assert (c.layers, c.reference, c.embedding_model, c.strip_tags, c.empty_pool, c.format_scores) == (
+        'all', 'mean', 'Qwen/Qwen3-Embedding-0.6B', False, 'neutral', (1.0, 0.5, 0.0))
+
+
+@pytest.mark.parametrize('env, message', [
+    ({'TARS_REFERENCE': 'nearest'}, "TARS_REFERENCE='nearest' is not valid"),
+    ({'TARS_LAYERS': 'top'}, "TARS_LAYERS='top' is not valid"),
+    ({'TARS_STRIP_TAGS': 'maybe'}, 'not a boolean'),
+    ({'TARS_FORMAT_SCORES': '1,0.5'}, 'must be 3 comma-separated'),
+    ({'TARS_EMBEDDING_BATCH_SIZE': '0'}, 'positive integer'),
+    ({'TARS_LAYER': 'all'}, 'unknown swift-tars variable'),
+])
+def test_bad_values(env, message):
+    with pytest.raises(TarsConfigError, match=message):
+        TarsConfig.from_env(env)
+
+
+def test_parsed_values():
+    c = TarsConfig.from_env({'TARS_LAYERS': 'Deep', 'TARS_REFERENCE': 'round_robin', 'TARS_STRIP_TAGS': 'true',
+                             'TARS_EMPTY_POOL': 'penalty', 'TARS_FORMAT_SCORES': '1,0,0'})
+    assert (c.layers, c.reference, c.strip_tags, c.empty_pool, c.format_scores) == ('deep', 'round_robin', True,
+                                                                                     'penalty', (1.0, 0.0, 0.0))
+    assert c.layer_ids(6) == [3]
