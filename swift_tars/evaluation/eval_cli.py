@@ -1,0 +1,178 @@
+"""``swift-tars eval``: speech vs text accuracy, gap and MRR of a model, checkpoint or LoRA adapter.
+
+Each question runs in speech mode (``SYSTEM_THINK`` + the audio) and in text mode (``SYSTEM_THINK`` + the
+row's ``text_query``) through ms-swift's inference engine, greedy by default; answers are read with
+``extract_choice``. Writes ``predictions.jsonl`` (resumable: rerun the same command after a kill),
+``summary.json`` and ``summary.md`` under ``--output_dir`` and prints the table.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from .engine import BACKENDS, DTYPES, EngineConfigError
+from .eval_sets import EvalSetError
+from .metrics import MODES
+
+RUN_KEYS = ('model', 'adapters', 'model_type', 'torch_dtype', 'infer_backend', 'max_new_tokens', 'temperature',
+            'top_p', 'seed')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--model', required=True, help='base model or full checkpoint (path or hub id)')
+    parser.add_argument('--adapters', nargs='*', default=[], help='LoRA adapter dir(s) applied on --model')
+    parser.add_argument('--eval_sets', nargs='+', required=True, metavar='[NAME=]JSONL',
+                        help='row-format eval files, optionally named (default name: the file stem)')
+    parser.add_argument('--output_dir', default=None,
+                        help='where predictions.jsonl / summary.json / summary.md go '
+                        '(default: tars-eval/<model or adapter name>); rerun with the same dir to resume')
+    parser.add_argument('--modes', nargs='+', default=list(MODES), help='speech and/or text (default: both)')
+    parser.add_argument('--limit', type=int, default=None, help='only the first N rows of each set')
+    parser.add_argument('--batch_size', type=int, default=None,
+                        help='requests per engine call, also the unit of resuming (default: 8; vLLM 256)')
+    parser.add_argument('--max_new_tokens', type=int, default=1000, help='default 1000, as in the paper')
+    parser.add_argument('--temperature', type=float, default=0.0, help='0 = greedy (default)')
+    parser.add_argument('--top_p', type=float, default=None)
+    parser.add_argument('--seed', type=int, default=42, help='sampling seed (only matters with --temperature > 0)')
+    parser.add_argument('--infer_backend', choices=BACKENDS, default='transformers')
+    parser.add_argument('--model_type', default=None, help="ms-swift model type (default: detected, e.g. qwen2_5_omni)")
+    parser.add_argument('--torch_dtype', choices=DTYPES, default='auto',
+                        help="auto: the checkpoint's dtype on GPU, float32 on CPU")
+    parser.add_argument('--reference_text_acc', default=None, metavar='PERCENT|SUMMARY_JSON',
+                        help="MRR denominator: a text accuracy in percent (e.g. 77.70), or another run's "
+                        "summary.json (e.g. the base model's) whose per-set text accuracies are used")
+    parser.add_argument('--overwrite', action='store_true',
+                        help='discard the predictions of a different earlier run in --output_dir')
+    parser.add_argument('--no_progress', action='store_true', help='no progress bar')
+    parser.add_argument('--vllm_gpu_memory_utilization', type=float, default=0.9)
+    parser.add_argument('--vllm_max_model_len', type=int, default=None)
+    parser.add_argument('--vllm_max_lora_rank', type=int, default=64)
+
+
+def load_reference(spec: Optional[str]):
+    """``--reference_text_acc``: a percentage, or the path of another run's ``summary.json``."""
+    from .metrics import Reference, reference_from_summary
+
+    if spec is None:
+        return None
+    try:
+        value = float(spec)
+    except ValueError:
+        path = Path(spec)
+        if not path.is_file():
+            raise EvalSetError(f'--reference_text_acc {spec!r} is neither a number nor an existing summary.json')
+        try:
+            return reference_from_summary(json.loads(path.read_text()), str(path))
+        except (json.JSONDecodeError, AttributeError) as e:
+            raise EvalSetError(f'--reference_text_acc {path} is not a swift-tars eval summary.json ({e})') from None
+    if not 0 < value <= 100:
+        raise EvalSetError(f'--reference_text_acc {value} must be a text accuracy in percent, in (0, 100]')
+    return Reference(source=f'--reference_text_acc {value:g}', value=value)
+
+
+def _abs(path: str) -> str:
+    return str(Path(path).resolve()) if Path(path).exists() else path
+
+
+def run_identity(args: argparse.Namespace) -> dict:
+    """What must match for two runs to share one predictions file."""
+    return {'model': _abs(args.model), 'adapters': [_abs(a) for a in args.adapters], 'model_type': args.model_type,
+            'torch_dtype': args.torch_dtype, 'infer_backend': args.infer_backend,
+            'max_new_tokens': args.max_new_tokens, 'temperature': args.temperature, 'top_p': args.top_p,
+            'seed': args.seed if args.temperature > 0 else None}
+
+
+def prepare_output_dir(out: Path, identity: dict, overwrite: bool) -> None:
+    """Creates ``out`` with ``run_config.json``; refuses to mix predictions of different runs."""
+    out.mkdir(parents=True, exist_ok=True)
+    config_path = out / 'run_config.json'
+    if config_path.exists():
+        previous = json.loads(config_path.read_text())
+        diff = [k for k in RUN_KEYS if previous.get(k) != identity.get(k)]
+        if diff and not overwrite:
+            details = ', '.join(f'{k}: {previous.get(k)!r} -> {identity.get(k)!r}' for k in diff)
+            raise EvalSetError(f'{out} holds predictions of a different run ({details}); use another --output_dir, '
+                               'or --overwrite to discard them')
+        if diff:
+            for name in ('predictions.jsonl', 'summary.json', 'summary.md'):
+                (out / name).unlink(missing_ok=True)
+    config_path.write_text(json.dumps(identity, indent=2) + '\n')
+
+
+def default_output_dir(args: argparse.Namespace) -> Path:
+    name = Path((args.adapters or [args.model])[-1].rstrip('/')).name or 'model'
+    return Path('tars-eval') / name
+
+
+def main(args: argparse.Namespace, engine_factory=None) -> int:
+    """Runs the evaluation; ``engine_factory`` (tests) replaces :func:`engine.create_engine`."""
+    try:
+        return _main(args, engine_factory)
+    except (EvalSetError, EngineConfigError) as e:
+        print(f'swift-tars eval: error: {e}', file=sys.stderr)
+        return 2
+
+
+def _main(args: argparse.Namespace, engine_factory=None) -> int:
+    from . import runner
+    from .engine import check_backend, check_model_paths, create_engine, request_config
+    from .eval_sets import load_eval_sets
+    from .metrics import summarize
+    from .predictions import PredictionStore
+    from .report import markdown, write_summary
+
+    t0 = time.time()
+    modes: List[str] = list(dict.fromkeys(args.modes))
+    for mode in modes:
+        if mode not in MODES:
+            raise EvalSetError(f'unknown mode {mode!r} in --modes: choose from {", ".join(MODES)}')
+    check_backend(args.infer_backend)
+    check_model_paths(args.model, args.adapters)
+    if args.limit is not None and args.limit < 1:
+        raise EvalSetError('--limit must be at least 1')
+    batch_size = args.batch_size or (256 if args.infer_backend == 'vllm' else 8)
+    sets = load_eval_sets(args.eval_sets, modes, args.limit)
+    reference = load_reference(args.reference_text_acc)
+    out = Path(args.output_dir) if args.output_dir else default_output_dir(args)
+    identity = run_identity(args)
+    prepare_output_dir(out, identity, args.overwrite)
+    store = PredictionStore(out / 'predictions.jsonl')
+    if store.repaired_bytes:
+        print(f'[eval] cut a half-written last line ({store.repaired_bytes} bytes) off {store.path}', flush=True)
+
+    def factory():
+        if engine_factory is not None:
+            return engine_factory()
+        return create_engine(args.model, adapters=args.adapters, backend=args.infer_backend,
+                             model_type=args.model_type, torch_dtype=args.torch_dtype, batch_size=batch_size,
+                             vllm_gpu_memory_utilization=args.vllm_gpu_memory_utilization,
+                             vllm_max_model_len=args.vllm_max_model_len, vllm_max_lora_rank=args.vllm_max_lora_rank,
+                             seed=args.seed)
+
+    def config_factory():
+        if args.temperature > 0:
+            from transformers import set_seed
+
+            set_seed(args.seed)
+        return request_config(args.max_new_tokens, args.temperature, args.top_p,
+                              args.seed if args.temperature > 0 else None)
+
+    todo = sum(len(r) for r in runner.pending(sets, modes, store).values())
+    total = sum(len(s.rows) for s in sets) * len(modes)
+    print(f'[eval] {len(sets)} set(s), modes {" ".join(modes)}: {total - todo} of {total} answers already in '
+          f'{store.path}, {todo} to generate', flush=True)
+    counts = runner.run(sets, modes, store, factory, config_factory, batch_size, progress=not args.no_progress)
+    summary = summarize(runner.scored_records(sets, modes, store), reference)
+    summary = {
+        'run': {**identity, 'eval_sets': {s.name: str(s.path.resolve()) for s in sets}, 'modes': modes,
+                'limit': args.limit, 'batch_size': batch_size},
+        'counts': {**counts, 'seconds': round(time.time() - t0, 1)},
+        'reference': None if reference is None else {'source': reference.source, 'value': reference.value},
+        **summary,
+    }
+    paths = write_summary(summary, out)
+    print(markdown(summary))
+    print(f'[eval] predictions: {store.path}\n[eval] summary: {paths[0]} and {paths[1]}', flush=True)
+    return 0

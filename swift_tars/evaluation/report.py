@@ -1,0 +1,92 @@
+"""The eval summary as JSON and as a markdown table (what ``swift-tars eval`` writes and prints)."""
+import json
+from pathlib import Path
+from typing import List, Optional
+
+from .metrics import SPEECH, TEXT
+
+DEFINITIONS = {
+    'accuracy': 'percent of all items whose extracted letter (swift_tars.answers.extract_choice) equals the gold '
+                'letter; an item with no extractable answer counts as wrong',
+    'extraction_failure_rate': 'percent of items where extract_choice returned None',
+    'truncated_rate': 'percent of completions stopped by --max_new_tokens (finish_reason "length")',
+    'gap': 'text accuracy minus speech accuracy, in points',
+    'own_ratio': "speech accuracy / this model's own text accuracy, in percent",
+    'mrr': 'Modality Recovery Rate: speech accuracy / a reference text accuracy (--reference_text_acc), in '
+           'percent; the denominator and its source are stored with every value (method.md §10)',
+    'item_weighted': 'all items of all sets pooled',
+    'unweighted_mean_over_sets': "mean of the per-set accuracies, the paper's Avg(A) / Avg(T)",
+}
+
+
+def _f(x: Optional[float], digits: int = 2) -> str:
+    return '—' if x is None else f'{x:.{digits}f}'
+
+
+def _mrr_cell(block: dict) -> str:
+    m = block.get('mrr')
+    return '—' if not m else f"{m['value']:.2f} (÷ {m['denominator']:.2f})"
+
+
+def _row(label: str, items: str, block: dict) -> str:
+    speech, text = block.get(SPEECH, {}), block.get(TEXT, {})
+    cells = [label, items, _f(speech.get('accuracy')), _f(text.get('accuracy')), _f(block.get('gap')),
+             _f(block.get('own_ratio')), _mrr_cell(block), _f(speech.get('extraction_failure_rate')),
+             _f(text.get('extraction_failure_rate'))]
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+def markdown(summary: dict) -> str:
+    """The main table (per set, item-weighted overall, unweighted mean over sets), notes, per-subject tables."""
+    lines = [
+        '| Set | Items | Speech acc A (%) | Text acc T (%) | Gap T−A (pts) | A/T own (%) | MRR (%) (÷ ref. T) '
+        '| Speech no answer (%) | Text no answer (%) |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ]
+    for name, s in summary['sets'].items():
+        lines.append(_row(name, str(s['n_items']), s))
+    if len(summary['sets']) > 1:
+        ov = summary['overall']
+        n_items = sum(s['n_items'] for s in summary['sets'].values())
+        lines.append(_row('**All sets, item-weighted**', str(n_items), ov['item_weighted']))
+        lines.append(_row("**Mean over sets, unweighted (paper's Avg)**", f"{len(summary['sets'])} sets",
+                          ov['unweighted_mean_over_sets']))
+    lines.append('')
+    lines.append("A/T own = speech accuracy / this model's own text accuracy. " + _mrr_note(summary))
+    for warning in summary.get('warnings', []):
+        lines.append(f'\nWarning: {warning}')
+    for name, s in summary['sets'].items():
+        if not s.get('subjects'):
+            continue
+        lines += ['', f'**{name}** by subject:', '',
+                  '| Subject | Items | Speech acc A (%) | Text acc T (%) | Gap T−A (pts) | A/T own (%) |',
+                  '|---|---:|---:|---:|---:|---:|']
+        for subject, b in s['subjects'].items():
+            n = max(b.get(SPEECH, {}).get('n', 0), b.get(TEXT, {}).get('n', 0))
+            lines.append('| ' + ' | '.join([subject, str(n), _f(b.get(SPEECH, {}).get('accuracy')),
+                                            _f(b.get(TEXT, {}).get('accuracy')), _f(b.get('gap')),
+                                            _f(b.get('own_ratio'))]) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def _mrr_note(summary: dict) -> str:
+    ref = summary.get('reference')
+    if not ref:
+        return ('MRR = speech accuracy / a reference text accuracy (the paper divides by the original text '
+                "backbone's, method.md §10): not computed, pass --reference_text_acc (a number, or the "
+                "summary.json of the base model's run).")
+    if ref.get('value') is not None:
+        return f"MRR = speech accuracy / {ref['value']:.2f}, the reference text accuracy given by {ref['source']}."
+    return (f"MRR = speech accuracy / the reference text accuracy from {ref['source']} (the ÷ value in each "
+            "cell): per set that set's reference accuracy, item-weighted the reference's pooled accuracy, "
+            'unweighted the mean of its set accuracies.')
+
+
+def write_summary(summary: dict, out_dir, stem: str = 'summary') -> List[Path]:
+    """Writes ``{stem}.json`` and ``{stem}.md`` under ``out_dir``; returns both paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / f'{stem}.json', out_dir / f'{stem}.md'
+    json_path.write_text(json.dumps({**summary, 'definitions': DEFINITIONS}, indent=2, ensure_ascii=False) + '\n')
+    md_path.write_text(markdown(summary))
+    return [json_path, md_path]

@@ -1,0 +1,172 @@
+"""``swift-tars eval`` on the tiny offline Qwen2.5-Omni and the spoken demo set (ms-swift's TransformersEngine).
+
+- the console script end to end: killed with SIGKILL after its first batches, rerun to completion; the table,
+  ``summary.json`` and ``summary.md`` come out and no row is duplicated or redone;
+- in process, with a counting wrapper around one shared engine: a predictions file cut to a subset (plus a
+  torn line) is completed with exactly the missing rows; a finished run loads no model at all;
+- a LoRA adapter through ms-swift's ``adapters`` loading.
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from swift_tars.evaluation import eval_cli
+from swift_tars.testing import offline_env
+
+pytestmark = pytest.mark.filterwarnings('ignore::DeprecationWarning')
+LIMIT, TOTAL = 8, 16  # the console-script test: 8 demo rows x 2 modes
+
+
+@pytest.fixture(scope='module')
+def engine(tiny_omni):
+    """One ms-swift TransformersEngine on the tiny model, shared by the in-process tests."""
+    from swift_tars.evaluation.engine import create_engine
+
+    return create_engine(str(tiny_omni), model_type='qwen2_5_omni', torch_dtype='float32', batch_size=4)
+
+
+@pytest.fixture(scope='module')
+def tiny_lora(tiny_omni, tmp_path_factory) -> Path:
+    """A random LoRA adapter on the tiny model (shared with the probe tests through the session temp dir)."""
+    from swift_tars.evaluation.tiny_adapter import build_random_lora
+
+    path = tmp_path_factory.getbasetemp() / 'tiny-lora-adapter'
+    if not (path / 'adapter_config.json').exists():
+        build_random_lora(tiny_omni, path)
+    return path
+
+
+class CountingEngine:
+    """Wraps an engine and counts ``infer`` calls and requests."""
+
+    def __init__(self, engine):
+        self.engine, self.calls, self.requests = engine, 0, 0
+
+    def infer(self, requests, *args, **kwargs):
+        self.calls += 1
+        self.requests += len(requests)
+        return self.engine.infer(requests, *args, **kwargs)
+
+
+def _args(argv):
+    parser = argparse.ArgumentParser()
+    eval_cli.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def _records(path: Path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _keys(records):
+    return [(r['set'], r['question_id'], r['mode']) for r in records]
+
+
+def test_resume_redoes_only_missing_rows(engine, tiny_omni, demo_dataset, tmp_path):
+    out = tmp_path / 'eval'
+    argv = _args(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={demo_dataset}',
+                  '--output_dir', str(out), '--limit', '6', '--batch_size', '4', '--max_new_tokens', '32',
+                  '--no_progress'])
+    wrappers = []
+
+    def factory():
+        wrappers.append(CountingEngine(engine))
+        return wrappers[-1]
+
+    assert eval_cli.main(argv, engine_factory=factory) == 0
+    assert (wrappers[0].calls, wrappers[0].requests) == (4, 12)  # per mode: a batch of 4, then of 2
+    predictions = out / 'predictions.jsonl'
+    first = _records(predictions)
+    assert len(first) == 12 and len(set(_keys(first))) == 12
+    assert {r['mode'] for r in first} == {'speech', 'text'}
+    summary = json.loads((out / 'summary.json').read_text())
+    assert summary['sets']['demo']['speech']['n'] == 6 and summary['counts']['generated'] == 12
+
+    # a kill: only 5 finished rows survive, plus half of a sixth line that was being written
+    lines = predictions.read_text().splitlines(keepends=True)
+    predictions.write_text(''.join(lines[:5]) + lines[5][:40])
+    assert eval_cli.main(argv, engine_factory=factory) == 0
+    assert (wrappers[1].calls, wrappers[1].requests) == (3, 7)  # speech: 1 row left; text: 4 + 2
+    second = _records(predictions)
+    assert second[:5] == first[:5]  # finished rows untouched (same completions, same timestamps)
+    assert len(second) == 12 and sorted(_keys(second)) == sorted(_keys(first))  # complete, no duplicate
+    again = json.loads((out / 'summary.json').read_text())
+    assert again['counts'] == {**again['counts'], 'done_before': 5, 'generated': 7}
+
+    # nothing left: the summary is rebuilt without creating an engine
+    assert eval_cli.main(argv, engine_factory=factory) == 0
+    assert len(wrappers) == 2
+    assert len(_records(predictions)) == 12
+
+
+def test_console_script_killed_then_resumed(tiny_omni, demo_dataset, tmp_path):
+    out = tmp_path / 'eval'
+    predictions = out / 'predictions.jsonl'
+    exe = str(Path(sys.executable).parent / 'swift-tars')
+    cmd = [exe, 'eval', '--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--torch_dtype', 'float32',
+           '--eval_sets', f'demo={demo_dataset}', '--output_dir', str(out), '--batch_size', '2',
+           '--max_new_tokens', '32', '--limit', str(LIMIT)]
+    with open(tmp_path / 'first.log', 'w') as log:
+        proc = subprocess.Popen(cmd, env=offline_env(), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 300
+        while proc.poll() is None and time.time() < deadline:
+            if predictions.exists() and len(predictions.read_bytes().splitlines()) >= 2:
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, (tmp_path / 'first.log').read_text()[-3000:]
+    complete = [line for line in predictions.read_text().splitlines(keepends=True) if line.endswith('\n')]
+    done = len(complete)
+    assert 2 <= done < TOTAL
+
+    second = subprocess.run(cmd + ['--reference_text_acc', '90'], env=offline_env(), capture_output=True, text=True,
+                            timeout=600)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    print(second.stdout)
+    assert f'{done} of {TOTAL} answers already in' in second.stdout
+    assert f'| demo | {LIMIT} |' in second.stdout and '(÷ 90.00)' in second.stdout
+    records = _records(predictions)
+    assert len(records) == TOTAL and len(set(_keys(records))) == TOTAL
+    assert predictions.read_text().startswith(''.join(complete))  # rows finished before the kill kept as they were
+    summary = json.loads((out / 'summary.json').read_text())
+    demo = summary['sets']['demo']
+    assert demo['speech']['n'] == demo['text']['n'] == LIMIT
+    assert summary['counts']['generated'] == TOTAL - done
+    assert demo['gap'] == pytest.approx(demo['text']['accuracy'] - demo['speech']['accuracy'])
+    assert demo['mrr']['denominator'] == 90.0 and demo['mrr']['denominator_source'] == '--reference_text_acc 90'
+    assert len(demo['subjects']) >= 2
+    assert 'unweighted_mean_over_sets' in summary['overall'] and 'item_weighted' in summary['overall']
+    assert (out / 'summary.md').read_text() in second.stdout
+    for r in records:
+        assert r['pred'] is None or r['pred'] in 'ABCD'
+        assert r['correct'] == (r['pred'] == r['gold'])
+
+
+def test_lora_adapter_is_loaded_by_ms_swift(tiny_omni, tiny_lora, demo_dataset, tmp_path, monkeypatch):
+    from swift_tars.evaluation import engine as engine_module
+
+    created = []
+    original = engine_module.create_engine
+
+    def recording(*args, **kwargs):
+        created.append(original(*args, **kwargs))
+        return created[-1]
+
+    monkeypatch.setattr(engine_module, 'create_engine', recording)
+    out = tmp_path / 'lora-eval'
+    argv = _args(['--model', str(tiny_omni), '--adapters', str(tiny_lora), '--eval_sets', f'demo={demo_dataset}',
+                  '--modes', 'text', '--limit', '2', '--max_new_tokens', '16', '--torch_dtype', 'float32',
+                  '--output_dir', str(out), '--no_progress'])
+    assert eval_cli.main(argv) == 0
+    assert 'PeftModel' in type(created[0].model).__name__
+    summary = json.loads((out / 'summary.json').read_text())
+    assert summary['run']['adapters'] == [str(tiny_lora.resolve())]
+    assert summary['sets']['demo']['text']['n'] == 2 and 'speech' not in summary['sets']['demo']
