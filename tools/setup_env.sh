@@ -7,7 +7,8 @@
 #     and it is pinned as-is; otherwise the CPU build torch==2.13.0 is installed first;
 #   - installs swift-tars (editable, with [dev]) and requirements/lock.txt under a constraints file that
 #     pins that torch, so no dependency can pull another (multi-GB CUDA) torch;
-#   - CPU only: installs tools/cpu_torchvision_shim.py (see its docstring) into site-packages;
+#   - CPU only: installs tools/cpu_torchvision_shim.py (see its docstring) into site-packages and pre-builds
+#     DeepSpeed's CPU communication op (otherwise JIT-compiled, ~2 min, at the first ZeRO run);
 #   - installs espeak-ng through apt when missing (needed to synthesise speech offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,6 +81,13 @@ else
   rm -f "$SITE/swift_tars_cpu_torchvision_shim.py" "$SITE/swift_tars_cpu_torchvision_shim.pth"
 fi
 
+if [ "$MODE" = cpu ]; then
+  # DeepSpeed JIT-compiles its CPU shared-memory communication op the first time a (ZeRO) engine starts;
+  # build it here once (~2 min on 2 cores; cached in ~/.cache/torch_extensions) rather than mid-run.
+  echo "[setup] pre-building DeepSpeed's CPU communication op (one time, ~2 min)"
+  "$PY" -c "from deepspeed.accelerator import get_accelerator as a; a().create_op_builder('ShareMemCommBuilder').load()" \
+    >> "$LOG" 2>&1 || echo "[setup] WARNING: DeepSpeed's CPU comm op did not build; ZeRO runs will try again" >&2
+fi
 "$PY" -m pip check >> "$LOG" 2>&1 || { tail -20 "$LOG" >&2; echo "[setup] ERROR: pip check failed" >&2; exit 1; }
 "$PY" -c "import swift, swift_tars; assert swift.__version__ == swift_tars.SWIFT_VERSION, swift.__version__"
 echo "$HASH" > "$STAMP"
