@@ -438,13 +438,19 @@ def read_logging(output_dir: PathLike) -> List[dict]:
 
 
 def read_completions(output_dir: PathLike) -> List[dict]:
-    """One dict per rollout from the newest ``completions.jsonl`` (``--log_completions true``)."""
+    """One dict per rollout from the newest ``completions.jsonl`` (``--log_completions true``).
+
+    ms-swift's final ``log`` call writes the last step's table a second time; that repeat is dropped.
+    """
     logs = sorted(Path(output_dir).glob('v*/completions.jsonl'), key=lambda p: p.stat().st_mtime)
     if not logs:
         raise FileNotFoundError(f'no completions.jsonl under {output_dir}: pass --log_completions true')
-    rows = []
+    rows, previous = [], None
     for line in logs[-1].read_text().splitlines():
         record = json.loads(line)
+        if record == previous:
+            continue
+        previous = record
         keys = [k for k, v in record.items() if isinstance(v, list)]
         rows.extend({k: record[k][i] for k in keys} for i in range(len(record['completion'])))
     return rows
