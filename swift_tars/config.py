@@ -31,6 +31,21 @@ TARS_VARIABLES: Dict[str, Tuple[str, str]] = {
                         'the other speech rollouts of its group, so the term moves no advantage) or `penalty` (0.0, '
                         'the reference code\'s implicit behaviour). Counted in `tars/empty_pool`.'),
     'TARS_FORMAT_SCORES': ('1.0,0.5,0.0', '`tars_format` scores for strict, loose and no match.'),
+    'TARS_DISTILL_COEF': ('0', 'CORD token-level self-distillation of speech rollouts towards the text-conditioned '
+                          'policy: coefficient of the term (`0` = off).'),
+    'TARS_DISTILL_MODE': ('loss', '`loss`: add `coef · mean_t(w_t · KL_t)` to the GRPO loss; `advantage`: subtract '
+                          '`coef · w_t · KL_t` from the per-token advantages of speech rollouts.'),
+    'TARS_DISTILL_TOPK': ('20', 'Reverse KL over the student\'s top-k tokens (both renormalised there); `0` = exact '
+                          'over the vocabulary.'),
+    'TARS_DISTILL_TOP_TOKENS': ('20', 'CORD: how many highest-KL tokens of each speech rollout are up-weighted.'),
+    'TARS_DISTILL_KL_WEIGHT': ('2', 'CORD: weight of those highest-KL tokens (others 1).'),
+    'TARS_DISTILL_POSITION_WEIGHT': ('2', 'CORD: weight of the first completion token, decaying linearly to 1 at the '
+                                     'last.'),
+    'TARS_DISTILL_CHUNK': ('64', 'Completion positions per chunk when teacher logits are recomputed (memory bound).'),
+    'TARS_AGREEMENT_JUDGE': ('extract', '`tars_agreement` judge: `extract` (deterministic letter match with the text '
+                             'majority), an OpenAI-compatible base URL (`http://host:port/v1`), or a local model '
+                             'path served through ms-swift.'),
+    'TARS_AGREEMENT_JUDGE_MODEL': ('', 'Model name sent to an OpenAI-compatible judge endpoint.'),
     'TARS_AUDIO_CACHE': ('~/.cache/swift_tars/wav', 'Where registered datasets (`tars-*`) cache their 16 kHz wavs '
                          '(content-addressed; `$XDG_CACHE_HOME` is honoured). Delete it together with ms-swift\'s '
                          'dataset map cache.'),
@@ -115,6 +130,24 @@ def _floats(env: Mapping[str, str], name: str, n: int) -> Tuple[float, ...]:
     return values
 
 
+def _nonnegative(env: Mapping[str, str], name: str) -> float:
+    raw = env.get(name, TARS_VARIABLES[name][0])
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float('nan')
+    if not math.isfinite(value) or value < 0:
+        raise TarsConfigError(f'{name}={raw!r} must be a finite number >= 0')
+    return value
+
+
+def _natural(env: Mapping[str, str], name: str) -> int:
+    raw = env.get(name, TARS_VARIABLES[name][0])
+    if not raw.strip().isdigit():
+        raise TarsConfigError(f'{name}={raw!r} must be an integer >= 0')
+    return int(raw)
+
+
 def _positive_int(env: Mapping[str, str], name: str) -> int:
     raw = env.get(name, TARS_VARIABLES[name][0])
     if not raw.strip().isdigit() or int(raw) < 1:
@@ -141,6 +174,15 @@ class TarsConfig:
     format_scores: Tuple[float, float, float] = (1.0, 0.5, 0.0)
     audio_cache: str = ''
     system_prompt: Optional[str] = None
+    distill_coef: float = 0.0
+    distill_mode: str = 'loss'
+    distill_topk: int = 20
+    distill_top_tokens: int = 20
+    distill_kl_weight: float = 2.0
+    distill_position_weight: float = 2.0
+    distill_chunk: int = 64
+    agreement_judge: str = 'extract'
+    agreement_judge_model: str = ''
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> 'TarsConfig':
@@ -163,6 +205,15 @@ class TarsConfig:
             format_scores=_floats(env, 'TARS_FORMAT_SCORES', 3),
             audio_cache=_audio_cache(env),
             system_prompt=env.get('TARS_SYSTEM_PROMPT') or None,
+            distill_coef=_nonnegative(env, 'TARS_DISTILL_COEF'),
+            distill_mode=_choice(env, 'TARS_DISTILL_MODE', ('loss', 'advantage')),
+            distill_topk=_natural(env, 'TARS_DISTILL_TOPK'),
+            distill_top_tokens=_natural(env, 'TARS_DISTILL_TOP_TOKENS'),
+            distill_kl_weight=_nonnegative(env, 'TARS_DISTILL_KL_WEIGHT'),
+            distill_position_weight=_nonnegative(env, 'TARS_DISTILL_POSITION_WEIGHT'),
+            distill_chunk=_positive_int(env, 'TARS_DISTILL_CHUNK'),
+            agreement_judge=env.get('TARS_AGREEMENT_JUDGE', 'extract').strip() or 'extract',
+            agreement_judge_model=env.get('TARS_AGREEMENT_JUDGE_MODEL', '').strip(),
         )
 
     def layer_ids(self, num_layers: int) -> List[int]:

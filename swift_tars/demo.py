@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-DEFAULT_REWARDS = ['tars_accuracy', 'tars_format']
+DEFAULT_REWARDS = ['tars_accuracy', 'tars_format', 'tars_representation', 'tars_behavior']
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--steps', type=int, default=4, help='GRPO optimiser steps (default: 4)')
     parser.add_argument('--nproc', type=int, default=1, help='CPU processes (2 = DDP over gloo)')
     parser.add_argument('--reward_funcs', nargs='+', default=DEFAULT_REWARDS, help='registered reward names')
+    parser.add_argument('--cord', action='store_true',
+                        help='also CORD: tars_agreement and the token-level term (TARS_DISTILL_COEF=0.1)')
 
 
 def build_demo_dataset(out_dir: Path) -> Path:
@@ -59,13 +61,20 @@ def summarize(records: List[dict]) -> List[str]:
     for key in keys:
         values = [r[key] for r in records if r.get(key) is not None]
         lines.append(f'  {key[len("rewards/"):-len("/mean")]:<28} mean {sum(values) / len(values):.4f}')
-    modal = sorted({k for r in records for k in r if k.startswith('tars/') and k.endswith('/mean')})
-    if modal:
-        lines.append('speech vs text:')
-        for key in modal:
-            values = [r[key] for r in records if r.get(key) is not None]
-            if values:
-                lines.append(f'  {key:<40} {sum(values) / len(values):.4f}')
+    names = sorted({k.split('/')[2] for r in records for k in r if k.startswith('tars/speech/')})
+    if names:
+        lines.append(f'speech vs text (mean over steps):  {"speech":>8} {"text":>8}')
+        for name in names:
+            cells = []
+            for modality in ('speech', 'text'):
+                values = [r[f'tars/{modality}/{name}'] for r in records if r.get(f'tars/{modality}/{name}') is not None]
+                cells.append(f'{sum(values) / len(values):8.4f}' if values else f'{"n/a":>8}')
+            lines.append(f'  {name:<32} {cells[0]} {cells[1]}')
+    extra = sorted({k for r in records for k in r if k.startswith('tars/') and not k.startswith(('tars/speech/',
+                                                                                                   'tars/text/'))})
+    for key in extra:
+        values = [r[key] for r in records if r.get(key) is not None]
+        lines.append(f'  {key:<32} {sum(values) / len(values):8.4f}')
     return lines
 
 
@@ -81,10 +90,14 @@ def main(args: argparse.Namespace) -> int:
     run_dir = out / 'run'
     extra = ['--num_generations', '4', '--per_device_train_batch_size', '4', '--max_steps', str(args.steps)]
     env = offline_env(TARS_EMBEDDING_MODEL=str(paths['embedder']))
+    rewards = list(args.reward_funcs)
+    if args.cord:
+        rewards += [] if 'tars_agreement' in rewards else ['tars_agreement']
+        env['TARS_DISTILL_COEF'] = env.get('TARS_DISTILL_COEF', '0.1')
     if args.nproc > 1:
         env.update(NPROC_PER_NODE=str(args.nproc), ACCELERATE_USE_CPU='1', MASTER_PORT=env.get('MASTER_PORT', '29517'))
         extra += ['--ddp_backend', 'gloo', '--per_device_train_batch_size', '2', '--gradient_accumulation_steps', '2']
-    cmd = tiny_rlhf_command(paths['model'], dataset, run_dir, args.reward_funcs, *extra)
+    cmd = tiny_rlhf_command(paths['model'], dataset, run_dir, rewards, *extra)
     log_path = out / 'swift_rlhf.log'
     print(f'[demo] {len(rows)} spoken questions in {dataset}', flush=True)
     print(f'[demo] running: {" ".join(cmd[1:3])} ... (full log: {log_path})', flush=True)

@@ -82,3 +82,36 @@ class PooledCapture:
             if missing:
                 raise RuntimeError(f'PooledCapture: layers {missing} did not run in the captured forward')
             self.pooled = torch.stack(self._slots, dim=1)
+
+
+# Where the final norm (input of the output layer) and the output layer live, tried in order.
+HEAD_PATHS = (('thinker.model.norm', 'thinker.lm_head'), ('model.norm', 'lm_head'),
+              ('model.language_model.norm', 'lm_head'), ('language_model.model.norm', 'language_model.lm_head'))
+
+
+def find_output_layers(model: nn.Module):
+    """(final norm, output layer) of ``model`` — the teacher's last hidden states and the logits projection."""
+    base = model.get_base_model() if hasattr(model, 'get_base_model') else model
+    for norm_path, head_path in HEAD_PATHS:
+        norm, head = _get_path(base, norm_path), _get_path(base, head_path)
+        if isinstance(norm, nn.Module) and isinstance(head, nn.Module):
+            return norm, head
+    raise ValueError(f'cannot find the final norm and output layer of {type(base).__name__} '
+                     f'(looked at {", ".join(n for n, _ in HEAD_PATHS)})')
+
+
+class OutputCapture:
+    """Context manager keeping the output of one module (e.g. the final norm ``[B, T, H]`` or the logits)."""
+
+    def __init__(self, module: nn.Module):
+        self.module, self.output, self._handle = module, None, None
+
+    def __enter__(self) -> 'OutputCapture':
+        def hook(_module, _inputs, output):
+            self.output = output[0] if isinstance(output, (tuple, list)) else output
+
+        self._handle = self.module.register_forward_hook(hook)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._handle.remove()

@@ -15,6 +15,7 @@ from swift.trainers import TrainerFactory  # noqa: E402
 
 from swift_tars.dataset import register_datasets  # noqa: E402
 from swift_tars.rewards.accuracy import TarsAccuracy  # noqa: E402
+from swift_tars.rewards.agreement import TarsAgreement  # noqa: E402
 from swift_tars.rewards.behavior import TarsBehavior  # noqa: E402
 from swift_tars.rewards.format import TarsFormat  # noqa: E402
 from swift_tars.rewards.representation import TarsRepresentation  # noqa: E402
@@ -26,6 +27,7 @@ orms['tars_accuracy'] = TarsAccuracy
 orms['tars_format'] = TarsFormat
 orms['tars_representation'] = TarsRepresentation
 orms['tars_behavior'] = TarsBehavior
+orms['tars_agreement'] = TarsAgreement
 
 TrainerFactory.TRAINER_MAPPING['grpo'] = 'swift_tars.trainer.TarsGRPOTrainer'
 

@@ -11,7 +11,10 @@ ms-swift's GRPO stages:
 3. old-policy forward (``_prepare_batch_inputs``) with hooks that pool each selected decoder layer
    over the completion tokens — no extra forward;
 4. ``tars_representation`` filled from the pooled states, then per-modality advantages
-   (``_postprocess_batch`` -> ``_compute_advantages``), plus per-modality metrics.
+   (``_postprocess_batch`` -> ``_compute_advantages``), plus per-modality metrics;
+5. optional CORD distillation (``TARS_DISTILL_COEF > 0``): right after each old-policy forward, one no-grad
+   forward of the policy on the text teacher view of the micro-batch's speech rollouts; the token-level
+   reverse KL goes into the loss (``_compute_loss_and_metrics``) or into the per-token advantages.
 
 ms-swift private API used (the test ``tests/test_swift_hooks.py`` checks every entry of
 :data:`SWIFT_HOOKS` against the installed ms-swift and fails loudly when one changes):
@@ -19,21 +22,26 @@ ms-swift private API used (the test ``tests/test_swift_hooks.py`` checks every e
 overridden methods
     ``GRPOTrainer.to_samples``, ``GRPOTrainer._prepare_batch_inputs``,
     ``GRPOTrainer._get_per_token_logps_and_entropies``, ``GRPOTrainer.null_ref_context``,
-    ``GRPOTrainer._postprocess_batch``, ``GRPOTrainer._compute_advantages``, ``GRPOTrainer._log_rollout``
+    ``GRPOTrainer._postprocess_batch``, ``GRPOTrainer._compute_advantages``, ``GRPOTrainer._log_rollout``,
+    ``GRPOTrainer._compute_loss_and_metrics`` (CORD loss term)
 methods called
-    ``GRPOTrainer._has_teacher_explicit``
+    ``GRPOTrainer._has_teacher_explicit``, ``GRPOTrainer._template_context``, ``GRPOTrainer.split_by_mini_batches``
 attributes read or written
     ``_rewards_per_func`` (written: the representation column), ``reward_func_names``, ``reward_weights``,
     ``scale_rewards``, ``num_generations``, ``num_generations_eval``, ``_metrics``, ``_logs`` (two columns
-    added to ``completions.jsonl``), ``template``, ``accelerator``
+    added to ``completions.jsonl``), ``template``, ``accelerator``, ``temperature``, ``model_kwarg_keys``,
+    ``use_liger_loss``, ``overlong_filter``
 data classes
     ``GRPOSample.extra`` / ``messages`` / ``to_reward_row``, ``GRPOBatch.completion_mask`` /
     ``logits_to_keep``, the ``batch_encoded_inputs[i]['grpo_batch']`` layout
 registry
     ``swift.trainers.TrainerFactory.TRAINER_MAPPING['grpo']`` (a dotted class path)
 """
+import dataclasses
+import json
+import os
 from collections import deque
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, Dict, List
 
 import torch
@@ -44,12 +52,14 @@ from swift.rlhf_trainers import GRPOTrainer
 
 from .advantages import per_modality_advantages
 from .config import TarsConfig
-from .guards import check_training_setup
-from .hidden_states import PooledCapture, find_decoder_layers
+from .distill import cord_weights, remap_to_frame, token_reverse_kl, weighted_token_mean
+from .guards import TarsSetupError, check_training_setup
+from .hidden_states import OutputCapture, PooledCapture, find_decoder_layers, find_output_layers
 from .pairing import pair_rows
 from .rewards.accuracy import correctness
 from .rewards.representation import representation_rewards
 from .rows import MODALITY, QUESTION_ID, SPEECH, TEXT
+from .teacher import collate_teacher, completion_states
 
 REPRESENTATION = 'TarsRepresentation'
 ACCURACY = 'TarsAccuracy'
@@ -68,10 +78,17 @@ SWIFT_HOOKS: Dict[str, str] = {
     '_compute_advantages': '(self, samples: List[swift.rl_core.data.GRPOSample], rewards_per_func: '
     'torch.Tensor, batch_encoded_inputs: List[Dict[str, Any]]) -> torch.Tensor',
     '_log_rollout': '(self, samples: List[swift.rl_core.data.GRPOSample]) -> None',
+    '_compute_loss_and_metrics': '(self, model, model_inputs: Dict[str, Any], grpo_batch: '
+    'swift.rl_core.data.GRPOBatch)',
+    '_template_context': "(self, template: swift.template.base.Template, inputs: Optional[ForwardRef('DataType')] = "
+    "None, max_length: Optional[int] = None, mode: Optional[str] = None)",
+    'split_by_mini_batches': '(self, samples: List[swift.rl_core.data.OnPolicySample]) -> '
+    'List[List[swift.rl_core.data.OnPolicySample]]',
 }
 # instance attributes read or written: each must be assigned somewhere in ms-swift's GRPO trainer code
 SWIFT_ATTRIBUTES = ('_rewards_per_func', 'reward_func_names', 'reward_weights', 'scale_rewards', 'num_generations',
-                    'num_generations_eval', '_metrics', '_logs')
+                    'num_generations_eval', '_metrics', '_logs', 'temperature', 'model_kwarg_keys', 'use_liger_loss',
+                    'overlong_filter')
 
 
 def check_swift_version() -> None:
@@ -113,10 +130,41 @@ class TarsGRPOTrainer(GRPOTrainer):
             layers = find_decoder_layers(self.accelerator.unwrap_model(self.model))
             self._layer_ids = self.tars.layer_ids(len(layers))
             self._layers = [layers[i] for i in self._layer_ids]
+        self._distill = self.tars.distill_coef > 0
+        if self._distill:
+            if self.use_liger_loss:
+                raise TarsSetupError('TARS_DISTILL_COEF > 0 needs the plain GRPO loss path: set --use_liger_kernel '
+                                     'false')
+            self._final_norm, self._lm_head = find_output_layers(self.accelerator.unwrap_model(self.model))
+        self._write_run_card()
         self._armed = False  # True only inside _prepare_batch_inputs
         self._in_reference = False  # True inside the LoRA reference pass (adapter disabled)
-        self._pooled: Dict[int, torch.Tensor] = {}  # id(grpo_batch) -> [B, L, H]
         self.tars_captures = 0  # pooled forwards so far (tests compare with the number of micro-batches)
+        self.tars_teacher_forwards = 0  # CORD teacher forwards so far
+        self._pooled, self._teacher, self._shaping, self._teacher_queue, self._old_policy_calls = {}, {}, {}, [], 0
+        self._seen_batches = set()  # ids of micro-batches whose old-policy forward was captured
+
+    def _write_run_card(self) -> None:
+        """``<output_dir>/tars_config.json``: the TARS settings of this run (for model cards and reruns)."""
+        if not self.accelerator.is_main_process:
+            return
+        from . import __version__
+        card = {
+            'swift_tars_version': __version__,
+            'tars': dataclasses.asdict(self.tars),
+            'layers_1_based': [i + 1 for i in self._layer_ids] if self._capture else None,
+            'reward_funcs': self.reward_func_names,
+            'reward_weights': self.reward_weights.tolist(),
+            'num_generations': self.num_generations,
+            'scale_rewards': self.scale_rewards,
+            'advantages': 'per-modality',
+            'distillation': None if not self._distill else {
+                k: v for k, v in dataclasses.asdict(self.tars).items() if k.startswith('distill_')
+            },
+        }
+        os.makedirs(self.args.output_dir, exist_ok=True)
+        with open(os.path.join(self.args.output_dir, 'tars_config.json'), 'w') as f:
+            json.dump(card, f, indent=2)
 
     # -- stage 1: pairing ---------------------------------------------------------------------------
     def to_samples(self, rows: List[Any]) -> List[OnPolicySample]:
@@ -127,15 +175,27 @@ class TarsGRPOTrainer(GRPOTrainer):
 
     # -- stage 3: capture during the old-policy forward ---------------------------------------------
     def _prepare_batch_inputs(self, samples):
-        self._armed, self._pooled = self._capture, {}
+        distill = self._distill and self.model.training
+        self._pooled, self._teacher, self._shaping, self._old_policy_calls = {}, {}, {}, 0
+        self._teacher_queue, self._seen_batches = [], set()
+        if distill:  # teacher views are encoded up front; each is run right after its old-policy forward
+            with self._template_context(self.template):
+                self._teacher_queue = [
+                    collate_teacher(chunk, self.template, self.accelerator.device)
+                    for chunk in self.split_by_mini_batches(samples)
+                ]
+        self._armed = self._capture or distill
         try:
             batches = super()._prepare_batch_inputs(samples)
         finally:
             self._armed = False
-        if self._capture and len(self._pooled) != len(batches):
-            raise RuntimeError(f'swift-tars captured {len(self._pooled)} old-policy forwards for {len(batches)} '
+        if self._armed_any() and self._old_policy_calls != len(batches):
+            raise RuntimeError(f'swift-tars saw {self._old_policy_calls} old-policy forwards for {len(batches)} '
                                'micro-batches; ms-swift\'s GRPO stages changed')
         return batches
+
+    def _armed_any(self) -> bool:
+        return self._capture or (self._distill and self.model.training)
 
     @contextmanager
     def null_ref_context(self):
@@ -153,22 +213,105 @@ class TarsGRPOTrainer(GRPOTrainer):
                                            compute_entropy=False,
                                            origin_data=None):
         take = (self._armed and not self._in_reference and model is self.model
-                and id(grpo_batch) not in self._pooled)
+                and id(grpo_batch) not in self._seen_batches)
         if not take:
             return super()._get_per_token_logps_and_entropies(model, model_inputs, grpo_batch, compute_entropy,
                                                               origin_data)
-        with PooledCapture(self._layers, grpo_batch.completion_mask, grpo_batch.logits_to_keep) as capture:
+        distill = bool(self._teacher_queue)
+        with ExitStack() as stack:
+            pooled = stack.enter_context(
+                PooledCapture(self._layers, grpo_batch.completion_mask, grpo_batch.logits_to_keep)
+            ) if self._capture else None
+            logits = stack.enter_context(OutputCapture(
+                self._lm_head)) if distill and self.tars.distill_mode == 'advantage' else None
             result = super()._get_per_token_logps_and_entropies(model, model_inputs, grpo_batch, compute_entropy,
                                                                 origin_data)
-        self._pooled[id(grpo_batch)] = capture.pooled
-        self.tars_captures += 1
+        if pooled is not None:
+            self._pooled[id(grpo_batch)] = pooled.pooled
+            self.tars_captures += 1
+        if distill:
+            self._run_teacher(grpo_batch, self._teacher_queue[self._old_policy_calls], logits)
+        self._seen_batches.add(id(grpo_batch))
+        self._old_policy_calls += 1
         return result
+
+    # -- CORD: the text-conditioned teacher of speech rollouts -------------------------------------
+    def _run_teacher(self, grpo_batch, teacher, student_logits) -> None:
+        """Teacher forward (no grad) for the speech rows of one micro-batch, right after its old-policy pass."""
+        rows, inputs, teacher_batch = teacher
+        kwargs = dict(inputs)
+        if 'use_cache' in self.model_kwarg_keys:
+            kwargs['use_cache'] = False
+        if 'logits_to_keep' in self.model_kwarg_keys:
+            kwargs['logits_to_keep'] = 1  # the teacher's logits are recomputed later, chunk by chunk
+        with torch.no_grad(), OutputCapture(self._final_norm) as norm:
+            self.model(**kwargs)
+        hidden = completion_states(norm.output, teacher_batch.logits_to_keep)
+        mask = grpo_batch.completion_mask[rows]
+        hidden = remap_to_frame(hidden, teacher_batch.completion_mask, mask).detach()
+        self.tars_teacher_forwards += 1
+        if self.tars.distill_mode == 'loss':
+            self._teacher[id(grpo_batch)] = (rows, hidden)
+            return
+        keep = grpo_batch.logits_to_keep
+        kl = self._token_kl(student_logits.output[rows][:, -(keep + 1):-1], hidden)
+        weights = self._cord_weights(kl, mask)
+        self._shaping[id(grpo_batch)] = (rows, (weights * kl * mask).detach())
+        self._log_distill(kl, weights, mask)
+
+    def _token_kl(self, student_logits, teacher_hidden):
+        t = self.tars
+        return token_reverse_kl(student_logits, teacher_hidden, self._lm_head, topk=t.distill_topk,
+                                temperature=self.temperature, chunk=t.distill_chunk)
+
+    def _cord_weights(self, kl, mask):
+        t = self.tars
+        return cord_weights(kl, mask, t.distill_top_tokens, t.distill_kl_weight, t.distill_position_weight)
+
+    def _log_distill(self, kl, weights, mask) -> None:
+        mode = 'train' if self.model.training else 'eval'
+        m = mask.float()
+        stats = torch.stack([(kl.detach() * m).sum() / m.sum().clamp(min=1),
+                             weighted_token_mean(kl.detach(), weights, mask)])
+        stats = self.accelerator.gather_for_metrics(stats.unsqueeze(0)).mean(0)
+        self._metrics[mode]['tars/distill/kl'].append(stats[0].item())
+        self._metrics[mode]['tars/distill/weighted_kl'].append(stats[1].item())
+
+    def _compute_loss_and_metrics(self, model, model_inputs, grpo_batch):
+        entry = self._teacher.get(id(grpo_batch)) if self.model.training else None
+        if entry is None:
+            return super()._compute_loss_and_metrics(model, model_inputs, grpo_batch)
+        with OutputCapture(self._lm_head) as logits:
+            loss, metrics = super()._compute_loss_and_metrics(model, model_inputs, grpo_batch)
+        rows, hidden = entry
+        keep = grpo_batch.logits_to_keep
+        mask = grpo_batch.completion_mask[rows]
+        if self.overlong_filter:
+            mask = mask & ~grpo_batch.truncated_mask[rows].unsqueeze(-1)
+        kl = self._token_kl(logits.output[rows][:, -(keep + 1):-1], hidden)  # student logits keep their graph
+        weights = self._cord_weights(kl, mask)
+        loss = loss + self.tars.distill_coef * weighted_token_mean(kl, weights, mask)
+        self._log_distill(kl, weights, mask)
+        return loss, metrics
 
     # -- stage 4: representation reward, then per-modality advantages -------------------------------
     def _postprocess_batch(self, samples, batch_encoded_inputs) -> None:
         if self._capture:
             self._fill_representation(samples, batch_encoded_inputs)
         super()._postprocess_batch(samples, batch_encoded_inputs)
+        shifts = []
+        for encoded in batch_encoded_inputs:  # CORD as per-token advantage shaping of speech rows
+            entry = self._shaping.pop(id(encoded['grpo_batch']), None)
+            if entry is not None:
+                rows, shaped = entry
+                shift = self.tars.distill_coef * shaped.to(encoded['grpo_batch'].advantages.dtype)
+                encoded['grpo_batch'].advantages[rows] -= shift
+                mask = encoded['grpo_batch'].completion_mask[rows]
+                shifts.append((shift.abs() * mask).sum() / mask.sum().clamp(min=1))
+        if shifts:
+            mode = 'train' if self.model.training else 'eval'
+            shift = self.accelerator.gather_for_metrics(torch.stack(shifts).mean().unsqueeze(0)).mean()
+            self._metrics[mode]['tars/distill/advantage_shift'].append(shift.item())
 
     def _fill_representation(self, samples, batch_encoded_inputs) -> None:
         pooled = torch.cat([self._pooled.pop(id(b['grpo_batch'])).cpu() for b in batch_encoded_inputs])

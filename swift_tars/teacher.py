@@ -1,0 +1,57 @@
+"""The text-conditioned teacher view of speech rollouts (CORD), built with ms-swift's own encoding.
+
+For each speech rollout, the teacher input is the same conversation with the user turn replaced by
+``text_query`` and no audio, followed by exactly the completion tokens the speech rollout sampled.
+ms-swift's OPSD path (a ``teacher_prompt`` column) was not reused as is: its teacher view keeps the
+sample's audio and it yields only the sampled token's log-prob, while CORD needs the teacher's whole
+next-token distribution; the encoding and collation below are ms-swift's (``encode_sample``,
+``collate_to_grpo_micro_batch``), applied to text views of the samples.
+"""
+import copy
+from typing import Any, Dict, List, Sequence, Tuple
+
+import torch
+from swift.rl_core.data import GRPOBatch
+from swift.rlhf_trainers.utils import collate_to_grpo_micro_batch, encode_sample
+
+from .rows import AUDIOS, MODALITY, SPEECH, TEXT_QUERY
+
+
+def text_teacher_sample(sample):
+    """A copy of a speech ``GRPOSample`` whose last user turn is its ``text_query`` and which has no audio."""
+    query = sample.extra.get(TEXT_QUERY)
+    if not query:
+        raise ValueError(f'speech rollout of question_id={sample.extra.get("question_id")!r} has no text_query for '
+                         'its text teacher view')
+    teacher = copy.copy(sample)
+    teacher.messages = copy.deepcopy(sample.messages)
+    for message in reversed(teacher.messages[:-1]):  # the last message is the sampled completion
+        if message['role'] == 'user':
+            message['content'] = query
+            break
+    teacher.audios = []
+    teacher.extra = {**sample.extra, AUDIOS: []}
+    teacher.encoded = None
+    return teacher
+
+
+def speech_rows(samples: Sequence[Any]) -> List[int]:
+    """Positions of the speech rollouts in a micro-batch."""
+    return [i for i, s in enumerate(samples) if s.extra.get(MODALITY) == SPEECH]
+
+
+def collate_teacher(samples: Sequence[Any], template, device) -> Tuple[List[int], Dict[str, Any], GRPOBatch]:
+    """(speech row positions, model inputs, GRPOBatch) of the text teacher views of a micro-batch."""
+    rows = speech_rows(samples)
+    teachers = [text_teacher_sample(samples[i]) for i in rows]
+    for t in teachers:
+        t.encoded = encode_sample(t, template)
+        t.encoded.pop('_extra_kwargs', None)
+    model_inputs, grpo_batch = collate_to_grpo_micro_batch(teachers, template, device=device, use_logits_to_keep=True)
+    model_inputs.pop('labels', None)
+    return rows, model_inputs, grpo_batch
+
+
+def completion_states(final_hidden: torch.Tensor, keep: int) -> torch.Tensor:
+    """Final hidden states that predict the completion tokens: positions ``[-(keep+1), -1)`` -> ``[B, keep, H]``."""
+    return final_hidden[:, -(keep + 1):-1, :]

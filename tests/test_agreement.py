@@ -1,0 +1,84 @@
+"""tars_agreement: majority of text answers, NaN policy, and the OpenAI-compatible judge on a local stub."""
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from swift_tars.rewards.agreement import TarsAgreement, majority_letter, parse_verdict
+
+ANS = '<think>t</think><answer>The answer is {}.</answer>'
+
+
+def call(reward, letters, qids=None):
+    completions = [ANS.format(x) if x else 'no idea' for x in letters]
+    n = len(letters)
+    return reward(completions, tars_modality=['speech', 'text'] * (n // 2), question_id=qids or ['q'] * n)
+
+
+def test_majority_letter():
+    assert majority_letter(['B', 'B', 'A', None]) == 'B'
+    assert majority_letter(['A', 'B']) is None  # tie: no reference
+    assert majority_letter([None, None]) is None
+    assert majority_letter(['C']) == 'C'
+
+
+def test_extract_judge_values():
+    # q1: text answers B, B -> reference B; speech B, A. q2: text answers A, C tie -> no signal
+    out = call(TarsAgreement(), ['B', 'B', 'A', 'B', 'A', 'A', 'A', 'C'], ['q1'] * 4 + ['q2'] * 4)
+    assert out == [1.0, None, 0.0, None, None, None, None, None]
+
+
+def test_speech_without_answer_scores_zero():
+    assert call(TarsAgreement(), [None, 'D']) == [0.0, None]
+
+
+def test_needs_the_trainer():
+    with pytest.raises(RuntimeError, match='swift-tars trainer'):
+        TarsAgreement()(['x'], question_id=['q'])
+
+
+def test_parse_verdict():
+    assert parse_verdict('Yes.') and parse_verdict(' yes, same') and not parse_verdict('No') \
+        and not parse_verdict('') and not parse_verdict('maybe yes')
+
+
+class Judge(BaseHTTPRequestHandler):
+    requests = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+        Judge.requests.append((self.path, body))
+        prompt = body['messages'][0]['content']
+        verdict = 'Yes' if 'The answer is B' in prompt.split('Candidate answer:')[1] else 'No'
+        payload = json.dumps({'choices': [{'message': {'role': 'assistant', 'content': verdict}}]}).encode()
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_openai_compatible_judge(monkeypatch):
+    server = HTTPServer(('127.0.0.1', 0), Judge)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv('TARS_AGREEMENT_JUDGE', f'http://127.0.0.1:{server.server_port}/v1')
+        monkeypatch.setenv('TARS_AGREEMENT_JUDGE_MODEL', 'judge-7b')
+        out = call(TarsAgreement(), ['B', 'B', 'A', 'B'])
+    finally:
+        server.shutdown()
+    assert out == [1.0, None, 0.0, None]
+    assert len(Judge.requests) == 2  # one per speech rollout with a reference; none for text rows
+    path, body = Judge.requests[0]
+    assert path == '/v1/chat/completions' and body['model'] == 'judge-7b' and body['temperature'] == 0
+    assert 'Reference answer: option B' in body['messages'][0]['content']
+
+
+def test_unreachable_judge_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv('TARS_AGREEMENT_JUDGE', 'http://127.0.0.1:9/v1')
+    with pytest.raises(RuntimeError, match='judge at http://127.0.0.1:9/v1/chat/completions failed'):
+        call(TarsAgreement(), ['B', 'B'])
