@@ -12,7 +12,6 @@
 Usage: python benchmarks/bench_hidden_capture.py [--hidden 1024 --layers 8 --completion 1024 --prompt 256]
 """
 import argparse
-import statistics
 import time
 
 import torch
@@ -30,14 +29,18 @@ def decoder(hidden: int, layers: int):
     return Qwen2ForCausalLM(config).eval()
 
 
-def timed(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
+def interleaved_minimum(fns, rounds):
+    """Runs the variants in turn for ``rounds`` rounds (after one warm-up each); the minimum per variant is the
+    measurement least disturbed by other load on the machine."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    best = {name: float('inf') for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return best
 
 
 def bench_time(args):
@@ -64,14 +67,9 @@ def bench_time(args):
         states = model(input_ids=input_ids, output_hidden_states=True).hidden_states
         return torch.stack([masked_mean(h[:, -keep:], mask) for h in states[1:]], dim=1)
 
-    results = {}
-    for name, fn in (('plain', plain), ('capture', capture), ('reference', reference)):
-        results[name] = timed(fn, args.repeats)
-    # interleave a second round so drift on a shared machine hits all three alike
-    for name, fn in (('reference', reference), ('capture', capture), ('plain', plain)):
-        results[name] = min(results[name], timed(fn, args.repeats))
+    results = interleaved_minimum({'plain': plain, 'capture': capture, 'reference': reference}, args.repeats)
     print(f'(a) old-policy forward, Qwen2 decoder hidden {args.hidden} x {args.layers} layers, batch {args.batch}, '
-          f'{args.prompt} prompt + {args.completion} completion tokens (median of {args.repeats}, best of 2 rounds)')
+          f'{args.prompt} prompt + {args.completion} completion tokens (minimum of {args.repeats} interleaved rounds)')
     for name in ('plain', 'capture', 'reference'):
         print(f'    {name:<10} {results[name] * 1000:9.1f} ms   {results[name] / results["plain"]:.3f}x')
 
@@ -106,12 +104,12 @@ def bench_memory(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--hidden', type=int, default=1024)
-    parser.add_argument('--layers', type=int, default=8)
+    parser.add_argument('--hidden', type=int, default=768)
+    parser.add_argument('--layers', type=int, default=6)
     parser.add_argument('--batch', type=int, default=2)
     parser.add_argument('--prompt', type=int, default=256)
     parser.add_argument('--completion', type=int, default=1024)
-    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--repeats', type=int, default=7)
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     bench_time(args)

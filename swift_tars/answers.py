@@ -90,6 +90,8 @@ _CLAUSE_END = re.compile(r'[,;，；]|(?<!\s)\s+(?:because|since|as|which|for|bu
 
 def choice_letters(n: int) -> str:
     """The option letters for ``n`` options: ``choice_letters(4) == "ABCD"``."""
+    if type(n) is int and 0 <= n <= 26:  # the hot path (called with len(options))
+        return _ALPHABET[:n]
     if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 26:
         raise ValueError(f'number of options must be an int in 0..26, got {n!r}')
     return _ALPHABET[:n]
@@ -120,13 +122,16 @@ def _norm(s: str) -> str:
 class _Options:
     """Option text -> letter, built lazily: most completions are decided by a letter."""
 
-    __slots__ = ('options', '_map')
+    __slots__ = ('options', '_map', '_longest')
 
     def __init__(self, options: Sequence[str]) -> None:
-        self.options, self._map = [str(opt) for opt in options], None
+        self.options, self._map, self._longest = options, None, None
 
     def get(self, text: str):
-        longest = max(map(len, self.options))
+        if self._longest is None:
+            self.options = [str(opt) for opt in self.options]
+            self._longest = max(map(len, self.options))
+        longest = self._longest
         if len(text) > 2 * longest + 16 or len(text := _norm(text)) > longest:
             return None  # normalising never makes a text longer, and seldom much shorter
         if self._map is None:  # unique normalised texts longer than one character ("A. Paris" -> "paris")
