@@ -8,7 +8,7 @@ import unicodedata
 from typing import Any, List, Mapping, Optional, Sequence
 
 from swift_tars.answers import choice_letters, normalize_gold
-from swift_tars.rows import RowError
+from swift_tars.rows import RowError, check_options
 
 ID_KEYS = ('question_id', 'key', 'id')
 OPTION_KEYS = ('options', 'choices')
@@ -24,17 +24,7 @@ def require_question(question: Any, where: str) -> str:
 
 def require_options(options: Any, where: str, num_options: Optional[int] = 4) -> List[str]:
     """The option texts as a list of non-empty strings; ``num_options`` (None: any, at least 2) enforced."""
-    if isinstance(options, str) or not isinstance(options, Sequence):
-        raise RowError(f'{where}: options must be a list of strings, got {options!r}')
-    options = [o if isinstance(o, str) else str(o) for o in options]
-    if num_options is not None and len(options) != num_options:
-        raise RowError(f'{where}: wrong option count: expected {num_options} options, got {len(options)}: {options!r}')
-    if len(options) < 2:
-        raise RowError(f'{where}: a multiple-choice question needs at least 2 options, got {options!r}')
-    empty = [chr(65 + i) for i, o in enumerate(options) if not o.strip()]
-    if empty:
-        raise RowError(f'{where}: option(s) {", ".join(empty)} are empty: {options!r}')
-    return options
+    return check_options(options, where, num_options, coerce=True)
 
 
 def gold_letter(gold: Any, options: Sequence[str], where: str) -> str:

@@ -16,6 +16,9 @@ COMMANDS = {
     'build-data': ('data_builders.cli', 'build ms-swift-ready spoken multiple-choice data (mmlu, voicebench, upstream)'),
     'eval': ('swift_tars.evaluation.eval_cli', 'speech vs text accuracy, gap and MRR on row-format eval sets'),
     'probe': ('swift_tars.evaluation.probe_cli', 'layer-wise speech/text hidden-state similarity and APS'),
+    'check-args': ('swift_tars.check_args', 'dry-run a `swift rlhf|rollout|export` command line: ms-swift\'s own argument '
+                   'parsing plus the TARS batch, reward and TARS_* checks (no model, no download)'),
+    'push': ('swift_tars.release', 'upload a checkpoint (LoRA or merged) to the Hugging Face hub with a TARS model card'),
 }
 
 

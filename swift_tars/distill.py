@@ -11,7 +11,7 @@ teacher's final hidden states ``[B, K, H]`` in chunks of positions, over the ful
 that support), where only ``k`` rows of the output matrix are touched.
 """
 from contextlib import nullcontext
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -131,8 +131,3 @@ def remap_to_frame(values: torch.Tensor, src_mask: torch.Tensor, dst_mask: torch
     out[dst_mask.bool()] = values[src_mask.bool()]
     return out
 
-
-def split_speech_text(modalities) -> Tuple[list, list]:
-    """Indices of speech and text rollouts in a micro-batch."""
-    speech = [i for i, m in enumerate(modalities) if m == 'speech']
-    return speech, [i for i, m in enumerate(modalities) if m != 'speech']

@@ -7,11 +7,11 @@ batch position: :func:`question_runs` finds the groups, :func:`reference_cosines
 speech rollout with the correct text rollouts of the same question.
 """
 import copy
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
-from .rows import AUDIOS, MESSAGES, MODALITY, QUESTION_ID, SPEECH, TEXT, TEXT_QUERY
+from .rows import AUDIOS, MESSAGES, MODALITY, QUESTION_ID, SPEECH, TEXT, TEXT_QUERY, column
 
 REFERENCE_MODES = ('mean', 'round_robin')
 
@@ -84,6 +84,18 @@ def check_group_size(group_size: int) -> None:
     if group_size < 2 or group_size % 2:
         raise PairingError(f'num_generations={group_size}: TARS needs an even group (half speech, half text), '
                            'e.g. --num_generations 8')
+
+
+def rollout_groups(batch: Mapping[str, Any], n: int, reward: str) -> Tuple[List[str], List[Any]]:
+    """(modality tags, question ids) of a batched reward call, for rewards that compare speech with text.
+
+    The tags exist only when the swift-tars trainer made the rollouts; otherwise the error says how to run it.
+    """
+    if MODALITY not in batch:
+        raise RuntimeError(f'{reward} needs the swift-tars trainer (speech/text groups): run `swift rlhf '
+                           '--rlhf_type grpo --external_plugins $(swift-tars plugin-path) ...`')
+    return (list(column(batch, MODALITY, n, needed_for=reward)), list(column(batch, QUESTION_ID, n,
+                                                                             needed_for=reward)))
 
 
 def question_runs(question_ids: Sequence[Any], modalities: Sequence[str]) -> List[List[int]]:

@@ -12,7 +12,7 @@ Speech rollouts use ``messages`` + ``audios``; text rollouts replace the last us
 ``text_query`` and drop the audio (``pairing.py``). Avoid a column named ``dataset`` (ms-swift
 overwrites it) or ``teacher_prompt`` (it switches on ms-swift's self-distillation path).
 """
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence
 
 MESSAGES, AUDIOS, TEXT_QUERY, SOLUTION, QUESTION_ID, OPTIONS = (
     'messages', 'audios', 'text_query', 'solution', 'question_id', 'options')
@@ -114,6 +114,26 @@ def check_audio_file(path: str, where: str = '', sample_rate: int = 16000) -> fl
     return info.frames / info.samplerate
 
 
+def check_options(options: Any, where: str, num_options: Optional[int] = 4, coerce: bool = False) -> List[str]:
+    """The option texts as a list of non-empty strings (``coerce``: non-strings converted with ``str``);
+    ``num_options`` enforced (None: any number, at least 2). Errors name ``where``."""
+    if isinstance(options, str) or not isinstance(options, Sequence):
+        raise RowError(f'{where}: options must be a list of strings, got {options!r}')
+    if coerce:
+        options = [o if isinstance(o, str) else str(o) for o in options]
+    elif not all(isinstance(o, str) for o in options):
+        raise RowError(f'{where}: options must be a list of strings, got {options!r}')
+    options = list(options)
+    if num_options is not None and len(options) != num_options:
+        raise RowError(f'{where}: wrong option count: expected {num_options} options, got {len(options)}: {options!r}')
+    if len(options) < 2:
+        raise RowError(f'{where}: a multiple-choice question needs at least 2 options, got {options!r}')
+    empty = [chr(65 + i) for i, o in enumerate(options) if not o.strip()]
+    if empty:
+        raise RowError(f'{where}: option(s) {", ".join(empty)} are empty: {options!r}')
+    return options
+
+
 def validate_row(row: Mapping[str, Any], where: str = '', *, num_options: Optional[int] = None,
                  check_audio: bool = True) -> Mapping[str, Any]:
     """Checks that ``row`` is in the row format and returns it; raises :class:`RowError` naming the row.
@@ -155,16 +175,7 @@ def validate_row(row: Mapping[str, Any], where: str = '', *, num_options: Option
     text = row[TEXT_QUERY]
     if not isinstance(text, str) or not text.strip():
         raise RowError(f'{at}: text_query (the question and options as text) is empty')
-    options = row[OPTIONS]
-    if not isinstance(options, (list, tuple)) or not all(isinstance(o, str) for o in options):
-        raise RowError(f'{at}: options must be a list of strings, got {options!r}')
-    if num_options is not None and len(options) != num_options:
-        raise RowError(f'{at}: expected {num_options} options, got {len(options)}: {list(options)!r}')
-    if len(options) < 2:
-        raise RowError(f'{at}: a multiple-choice row needs at least 2 options, got {len(options)}')
-    empty = [chr(65 + i) for i, o in enumerate(options) if not o.strip()]
-    if empty:
-        raise RowError(f'{at}: option(s) {empty} are empty')
+    options = check_options(row[OPTIONS], at, num_options)
     letters = choice_letters(len(options))
     solution = row[SOLUTION]
     if not isinstance(solution, str) or solution not in letters:

@@ -36,7 +36,7 @@ def test_make_row_layout(wav16k):
     (lambda r: r.pop('text_query'), "missing column(s) ['text_query']"),
     (lambda r: r.update(text_query='  '), 'text_query (the question and options as text) is empty'),
     (lambda r: r.update(options=['cat', 'dog', 'cow']), 'expected 2 options, got 3'),
-    (lambda r: r.update(options=['cat', '']), 'option(s) [\'B\'] are empty'),
+    (lambda r: r.update(options=['cat', '']), 'option(s) B are empty'),
     (lambda r: r.update(solution='C'), "solution 'C' is not among the option letters A, B"),
     (lambda r: r.update(solution=1), "solution 1 is not among the option letters"),
     (lambda r: r.update(question_id=''), 'question_id must be a non-empty string'),

@@ -61,6 +61,6 @@ def test_two_questions_pair_by_id_not_position():
 
 
 def test_placeholder_needs_the_trainer():
-    assert TarsRepresentation()(['x', 'y'], tars_modality=['speech', 'text']) == [None, None]
+    assert TarsRepresentation()(['x', 'y'], tars_modality=['speech', 'text'], question_id=['q', 'q']) == [None, None]
     with pytest.raises(RuntimeError, match='swift-tars trainer'):
         TarsRepresentation()(['x'])

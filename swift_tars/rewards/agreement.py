@@ -25,8 +25,8 @@ from swift.rewards import ORM
 
 from ..answers import extract_choice
 from ..config import TarsConfig
-from ..pairing import question_runs
-from ..rows import MODALITY, QUESTION_ID, SPEECH, TEXT, column, options_of
+from ..pairing import question_runs, rollout_groups
+from ..rows import SPEECH, TEXT, options_of
 
 JUDGE_PROMPT = ('Two answers to the same multiple-choice question are given.\n{options}Reference answer: option '
                 '{reference}.\nCandidate answer:\n{candidate}\n\nDoes the candidate choose the same option as the '
@@ -127,11 +127,7 @@ class TarsAgreement(ORM):
 
     def __call__(self, completions: List[str], **kwargs) -> List[Optional[float]]:
         n = len(completions)
-        if MODALITY not in kwargs:
-            raise RuntimeError('tars_agreement needs the swift-tars trainer (speech/text groups): run `swift rlhf '
-                               '--rlhf_type grpo --external_plugins $(swift-tars plugin-path) ...`')
-        modalities = column(kwargs, MODALITY, n, needed_for='tars_agreement')
-        question_ids = column(kwargs, QUESTION_ID, n, needed_for='tars_agreement')
+        modalities, question_ids = rollout_groups(kwargs, n, 'tars_agreement')
         out: List[Optional[float]] = [None] * n
         asks, where = [], []
         for run in question_runs(question_ids, modalities):

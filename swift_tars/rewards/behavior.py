@@ -12,8 +12,8 @@ import torch
 from swift.rewards import ORM
 
 from ..config import TarsConfig
-from ..pairing import question_runs, reference_cosines
-from ..rows import MODALITY, QUESTION_ID, SPEECH, TEXT, column
+from ..pairing import question_runs, reference_cosines, rollout_groups
+from ..rows import SPEECH, TEXT
 from .accuracy import correctness
 
 _TAGS = re.compile(r'</?(?:think|answer)>')
@@ -61,11 +61,7 @@ class TarsBehavior(ORM):
 
     def __call__(self, completions: List[str], **kwargs) -> List[float]:
         n = len(completions)
-        if MODALITY not in kwargs:
-            raise RuntimeError('tars_behavior needs the swift-tars trainer (speech/text groups): run `swift rlhf '
-                               '--rlhf_type grpo --external_plugins $(swift-tars plugin-path) ...`')
-        modalities = column(kwargs, MODALITY, n, needed_for='tars_behavior')
-        question_ids = column(kwargs, QUESTION_ID, n, needed_for='tars_behavior')
+        modalities, question_ids = rollout_groups(kwargs, n, 'tars_behavior')
         correct = correctness(completions, kwargs)
         needed = set()
         for run in question_runs(question_ids, modalities):

@@ -16,8 +16,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 import torch
 from swift.rewards import ORM
 
-from ..pairing import question_runs, reference_cosines
-from ..rows import MODALITY, SPEECH, TEXT
+from ..pairing import question_runs, reference_cosines, rollout_groups
+from ..rows import SPEECH, TEXT
 
 EMPTY_POOL_POLICIES = ('neutral', 'penalty')
 
@@ -62,7 +62,5 @@ class TarsRepresentation(ORM):
     """Placeholder column for ``R_rep``; the swift-tars trainer fills it (see module docstring)."""
 
     def __call__(self, completions: List[str], **kwargs) -> List[None]:
-        if MODALITY not in kwargs:
-            raise RuntimeError('tars_representation needs the swift-tars trainer: run `swift rlhf --rlhf_type grpo '
-                               '--external_plugins $(swift-tars plugin-path) ...` (the plugin registers it)')
+        rollout_groups(kwargs, len(completions), 'tars_representation')
         return [None] * len(completions)
