@@ -74,6 +74,9 @@ _BEFORE_ZH = re.compile(r'(?:不|并非|没有)[^\s，。,.；;！？!?]{0,4}$')
 _TOK = r'[(\[（]?[A-Za-z][)\]）]?'
 _BARE = re.compile(r'(?:(?:the\s+)?(?:(?:final|correct|my)\s+)?(?:answer|option|choice)(?:\s+is)?\s*(?:[:：\-]\s*)?)?'
                    r'(?:[(\[（【]\s*)?([A-Za-z])\s*(?:[)\]）】]\s*)?[.。!！]?', _I)
+# whole-span fast path for two common complete answers: "\boxed{B}" / "\boxed{\text{B}}" and "答案是B"
+_BOX_OR_ZH = re.compile(r'(?:\\boxed\s*\{\s*(?:\\text(?:bf)?\{\s*)?\(?([A-Za-z])\)?\s*\}(?:\s*\})?'
+                        r'|答案(?:是|为)?\s*[:：]?\s*[(（]?([A-Za-z])[)）]?)[.。!！]?')
 _LIST = re.compile(rf'(?:(?:both|either)\s+)?{_TOK}(?:(?:\s*[,、/&+和或]\s*|\s+(?:and|or)\s+)'
                    rf'(?:(?:and|or)\s+)?{_TOK})+\s*[.。]?', _I)
 _LIST_LETTER = re.compile(r'(?<![A-Za-z])[A-Za-z](?![A-Za-z])')
@@ -252,8 +255,12 @@ def _scan(span: str, low: str, lo: int, hi: int, opts: _Options | None, commits:
 
 def _decide(span: str, letters: str, opts: _Options | None, whole_ok: bool):
     """Letter, ``None`` (an invalid, ambiguous or negated answer) or ``_NOTHING`` for one span."""
-    if whole_ok and len(span) < 64 and (m := _BARE.fullmatch(span.strip(_MARKUP))):
-        return m.group(1).upper() if m.group(1).upper() in letters else None  # fast path: "B", "Answer: (B)"
+    if whole_ok and len(span) < 64:
+        if m := _BARE.fullmatch(stripped := span.strip(_MARKUP)):
+            return m.group(1).upper() if m.group(1).upper() in letters else None  # fast path: "B", "Answer: (B)"
+        if m := _BOX_OR_ZH.fullmatch(stripped):
+            letter = (m.group(1) or m.group(2)).upper()
+            return letter if letter in letters else None  # fast path: "\boxed{B}", "答案是B"
     if len(low := span.lower()) != len(span):  # rare non-ASCII letters change length when lower-cased
         low = span.translate(_LOWER)
     if (m := _LAST_ANSWER.search(span, max(0, len(span) - 48))) and _hedge(low, m.start()) is None:
