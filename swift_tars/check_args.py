@@ -33,7 +33,7 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Iterator, List, Mapping, Optional, Sequence, Tuple
 
 COMMANDS = ('rlhf', 'rollout', 'export')
 ARGUMENT_CLASSES = {'rlhf': 'RLHFArguments', 'rollout': 'RolloutArguments', 'export': 'ExportArguments'}
@@ -116,7 +116,7 @@ def _dict_fields(cls) -> List[str]:
 def _unknown_flags(remaining: Sequence[str], known: Sequence[str]) -> List[str]:
     out = []
     for item in remaining:
-        if not item.startswith('-'):
+        if not item.startswith('-') or item.lstrip('-').replace('.', '', 1).isdigit():  # values like -1
             continue
         flag = item.split('=', 1)[0]
         close = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)

@@ -16,7 +16,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 TAGS = ['speech', 'grpo', 'tars', 'qwen2.5-omni']
 PAPER = 'https://arxiv.org/abs/2601.05543'
@@ -102,7 +102,11 @@ def sanitize_args(args: Dict[str, Any], secrets: Sequence[str] = ()) -> Dict[str
 
 
 def is_hub_id(name: Optional[str]) -> bool:
-    """``org/name`` that is not a local path (``hf::`` prefix, ``:subset`` and ``#N`` allowed)."""
+    """``org/name`` that is not a local path (``hf::`` prefix, ``:subset`` and ``#N`` allowed).
+
+    >>> is_hub_id('Qwen/Qwen2.5-Omni-7B'), is_hub_id('hf::hlt-lab/voicebench:mmsu#100'), is_hub_id('data/train.jsonl')
+    (True, True, False)
+    """
     if not name:
         return False
     name = name.split('hf::', 1)[-1].split('#')[0].split(':')[0]
@@ -126,7 +130,7 @@ def dataset_manifest(path: str) -> Optional[dict]:
     return None
 
 
-def describe_datasets(names: Sequence[str]) -> (List[str], List[str]):
+def describe_datasets(names: Sequence[str]) -> Tuple[List[str], List[str]]:
     """(hub ids for the front matter, one markdown line per dataset)."""
     hub, lines = [], []
     for name in names:
@@ -175,7 +179,11 @@ def _deepspeed(value) -> Optional[str]:
 
 
 def _ranges(numbers: Sequence[int]) -> str:
-    """``[1, 2, 3, 7]`` -> ``'1–3, 7'``."""
+    """Runs of consecutive layer numbers.
+
+    >>> _ranges([1, 2, 3, 7, 9, 10])
+    '1–3, 7, 9–10'
+    """
     runs: List[List[int]] = []
     for n in numbers:
         if runs and n == runs[-1][1] + 1:
