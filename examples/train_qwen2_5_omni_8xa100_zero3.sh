@@ -53,6 +53,7 @@ REWARD_WEIGHTS=${REWARD_WEIGHTS:-1 1 1 1}  # α = β = 1 as in the paper; one we
 
 # ---- optimisation (paper / reference code) ---------------------------------------------------------------------
 LEARNING_RATE=${LEARNING_RATE:-2e-5}
+TEMPERATURE=${TEMPERATURE:-1.0}          # paper sampling temperature (ms-swift's default is 0.9)
 EPOCHS=${EPOCHS:-3}
 MAX_COMPLETION_LENGTH=${MAX_COMPLETION_LENGTH:-1024}  # paper 1,024 (the Phi-4 reference code used 512)
 MAX_LENGTH=${MAX_LENGTH:-8192}           # prompt ≤ ~3.1k tokens for 120 s of audio (25 audio tokens/s) + completion
@@ -105,7 +106,7 @@ $SWIFT rlhf \
   --max_length "$MAX_LENGTH" \
   --max_completion_length "$MAX_COMPLETION_LENGTH" \
   --truncation_strategy left \
-  --temperature 1.0 \
+  --temperature "$TEMPERATURE" \
   --top_p 1.0 \
   --top_k -1 \
   --beta 0 \
