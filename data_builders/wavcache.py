@@ -78,7 +78,6 @@ def _source(value: Any, where: str, base_dir: Optional[PathLike]) -> Tuple[str, 
     raise RowError(f'{where}: unsupported audio value of type {type(value).__name__}')
 
 
-
 def _decode(data: bytes, where: str) -> Tuple[np.ndarray, int]:
     """Decodes an encoded audio file (wav/flac/ogg/mp3 via libsndfile, else librosa's fallbacks)."""
     import soundfile as sf

@@ -540,7 +540,7 @@ def _replay(paths: Sequence[str]) -> Iterator[CheckResult]:
             records = [json.loads(line) for line in f if line.strip()]
         if not records:
             yield CheckResult(command='?', label=stem, problems=[f'{path}: nothing was recorded (did the script call '
-                                                                  '$SWIFT?)'])
+                                                                 '$SWIFT?)'])
         for i, rec in enumerate(records):
             yield check(rec['command'], rec['argv'], env=rec['env'], cwd=rec.get('cwd'), label=f'{stem}#{i}')
 
@@ -577,4 +577,3 @@ def _quiet() -> None:
 
     warnings.filterwarnings('ignore')
     logging.getLogger('swift').setLevel(logging.ERROR)
-

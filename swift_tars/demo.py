@@ -71,7 +71,7 @@ def summarize(records: List[dict]) -> List[str]:
                 cells.append(f'{sum(values) / len(values):8.4f}' if values else f'{"n/a":>8}')
             lines.append(f'  {name:<32} {cells[0]} {cells[1]}')
     extra = sorted({k for r in records for k in r if k.startswith('tars/') and not k.startswith(('tars/speech/',
-                                                                                                   'tars/text/'))})
+                                                                                                 'tars/text/'))})
     for key in extra:
         values = [r[key] for r in records if r.get(key) is not None]
         lines.append(f'  {key:<32} {sum(values) / len(values):8.4f}')

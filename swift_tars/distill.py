@@ -130,4 +130,3 @@ def remap_to_frame(values: torch.Tensor, src_mask: torch.Tensor, dst_mask: torch
     out = values.new_zeros((dst_mask.shape[0], dst_mask.shape[1]) + tuple(values.shape[2:]))
     out[dst_mask.bool()] = values[src_mask.bool()]
     return out
-

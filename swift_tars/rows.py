@@ -45,9 +45,10 @@ def column(batch: Mapping[str, Any], name: str, n: int, *, needed_for: str) -> S
     """
     values = batch.get(name)
     if values is None:
+        present = sorted(k for k in batch if k != 'trainer_state')
         raise MissingColumnError(f'{needed_for} needs the dataset column {name!r}, which is missing from this batch '
-                       f'(columns present: {sorted(k for k in batch if k != "trainer_state")}). Add it to every '
-                       'row (see the row format in the README) or rename yours with --columns.')
+                                 f'(columns present: {present}). Add it to every row (see the row format in the '
+                                 'README) or rename yours with --columns.')
     if len(values) != n:
         raise ValueError(f'column {name!r} has {len(values)} entries for {n} completions')
     return values

@@ -301,7 +301,7 @@ def _teacher_force(thinker, processor, examples: Sequence['WarmStart'], steps: i
         positions = batch['attention_mask'][i].nonzero().flatten()[-n_answer:]
         labels[i, positions] = batch['input_ids'][i, positions]
     inputs = {k: v for k, v in batch.items() if k in ('input_ids', 'attention_mask', 'input_features',
-                                                        'feature_attention_mask')}
+                                                      'feature_attention_mask')}
     optimizer = torch.optim.AdamW(thinker.parameters(), lr=5e-3)
     generator = torch.Generator().manual_seed(0)
     thinker.train()

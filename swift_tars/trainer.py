@@ -97,8 +97,9 @@ def check_swift_version() -> None:
 
     from . import SWIFT_VERSION
     if swift.__version__ != SWIFT_VERSION:
-        raise ImportError(f'swift-tars overrides private hooks of ms-swift=={SWIFT_VERSION} but ms-swift=={swift.__version__} '
-                          f'is installed; run `pip install ms-swift=={SWIFT_VERSION}` (or `make setup`)')
+        raise ImportError(f'swift-tars overrides private hooks of ms-swift=={SWIFT_VERSION} but '
+                          f'ms-swift=={swift.__version__} is installed; run `pip install ms-swift=={SWIFT_VERSION}` '
+                          '(or `make setup`)')
 
 
 class TarsGRPOTrainer(GRPOTrainer):
@@ -184,18 +185,15 @@ class TarsGRPOTrainer(GRPOTrainer):
                     collate_teacher(chunk, self.template, self.accelerator.device)
                     for chunk in self.split_by_mini_batches(samples)
                 ]
-        self._armed = self._capture or distill
+        armed = self._armed = self._capture or distill
         try:
             batches = super()._prepare_batch_inputs(samples)
         finally:
             self._armed = False
-        if self._armed_any() and self._old_policy_calls != len(batches):
+        if armed and self._old_policy_calls != len(batches):
             raise RuntimeError(f'swift-tars saw {self._old_policy_calls} old-policy forwards for {len(batches)} '
                                'micro-batches; ms-swift\'s GRPO stages changed')
         return batches
-
-    def _armed_any(self) -> bool:
-        return self._capture or (self._distill and self.model.training)
 
     @contextmanager
     def null_ref_context(self):

@@ -61,5 +61,5 @@ def test_parsed_values():
     c = TarsConfig.from_env({'TARS_LAYERS': 'Deep', 'TARS_REFERENCE': 'round_robin', 'TARS_STRIP_TAGS': 'true',
                              'TARS_EMPTY_POOL': 'penalty', 'TARS_FORMAT_SCORES': '1,0,0'})
     assert (c.layers, c.reference, c.strip_tags, c.empty_pool, c.format_scores) == ('deep', 'round_robin', True,
-                                                                                     'penalty', (1.0, 0.0, 0.0))
+                                                                                    'penalty', (1.0, 0.0, 0.0))
     assert c.layer_ids(6) == [3]

@@ -8,7 +8,8 @@ OK = dict(num_generations=8, per_device_train_batch_size=4, steps_per_generation
 
 def test_valid_setup_passes():
     check_training_setup(**OK)
-    check_training_setup(**OK, do_eval=True, num_generations_eval=2, per_device_eval_batch_size=2, scale_rewards='group')
+    check_training_setup(**OK, do_eval=True, num_generations_eval=2, per_device_eval_batch_size=2,
+                         scale_rewards='group')
 
 
 @pytest.mark.parametrize('change, flag', [

@@ -188,7 +188,7 @@ def test_push_adapter_to_local_hub(tmp_path, checkpoint, eval_summary):
 
     # the repo was created (private) and one commit carried the card and the adapter with the exact bytes
     assert [(r['organization'], r['name'], r['visibility']) for r in hub.repos] == [('tars-tester', 'tiny-tars',
-                                                                                      'private')]
+                                                                                     'private')]
     assert len(hub.commits) == 1
     files = hub.commits[0]['files']
     assert hub.commits[0]['path'] == f'/api/models/{REPO}/commit/main'
@@ -249,7 +249,7 @@ def test_push_merged_lora_dry_run_then_upload(tmp_path, checkpoint, tiny_omni):
         'num_hidden_layers']
     assert all(k.startswith('thinker.model.layers.') for k in changed), changed
     assert {k.split('.')[-2] for k in changed} == {'q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj',
-                                                  'down_proj'}
+                                                   'down_proj'}
     assert len(changed) == 7 * n_layers
     assert_no_secret(dry.stdout, dry.stderr, proc.stdout, proc.stderr, tmp_path, *files.values())
 

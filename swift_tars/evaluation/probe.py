@@ -28,6 +28,7 @@ import numpy as np
 
 from .alignment import best_monotonic_path
 
+
 class ProbeError(RuntimeError):
     """The model or template does not fit the probe (no decoder layers found, no labels, ...)."""
 

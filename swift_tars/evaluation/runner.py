@@ -93,4 +93,3 @@ def scored_records(sets: Sequence[EvalSet], modes: Sequence[str], store: Predict
                     records.append({**record, **score(row, record['completion']), 'subject': subject_of(row)})
         out[s.name] = records
     return out
-

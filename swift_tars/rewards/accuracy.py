@@ -19,17 +19,18 @@ def gold_letters(batch: Mapping[str, Any], n: int) -> List[str]:
     """The gold letter of each of the ``n`` rows; a clear error naming the row when it cannot be read."""
     solutions, indices = batch.get(SOLUTION), batch.get(ANSWER_INDEX)
     if solutions is None and indices is None:
-        raise MissingColumnError(f'tars_accuracy needs a gold answer column, {SOLUTION!r} (a letter such as "B") or '
-                       f'{ANSWER_INDEX!r} (0-based int); neither is in the dataset ({row_label(batch, 0)} and '
-                       f'all others). Add one to every row or map yours with --columns \'{{"yours": "solution"}}\'.')
+        raise MissingColumnError(f'tars_accuracy needs a gold answer column, {SOLUTION!r} (a letter such as "B") '
+                                 f'or {ANSWER_INDEX!r} (0-based int); neither is in the dataset ({row_label(batch, 0)} '
+                                 'and all others). Add one to every row or map yours with '
+                                 '--columns \'{"yours": "solution"}\'.')
     golds = []
     for i in range(n):
         value = solutions[i] if solutions is not None else None
         if value is None and indices is not None:
             value = indices[i]
         if value is None or (isinstance(value, str) and not value.strip()):
-            raise MissingColumnError(f'{row_label(batch, i)} has no gold answer: {SOLUTION!r} and {ANSWER_INDEX!r} are both '
-                           'empty. Fix or drop this row.')
+            raise MissingColumnError(f'{row_label(batch, i)} has no gold answer: {SOLUTION!r} and {ANSWER_INDEX!r} '
+                                     'are both empty. Fix or drop this row.')
         try:
             golds.append(normalize_gold(value, options_of(batch, i)))
         except ValueError as e:
