@@ -31,6 +31,10 @@ TARS_VARIABLES: Dict[str, Tuple[str, str]] = {
                         'the other speech rollouts of its group, so the term moves no advantage) or `penalty` (0.0, '
                         'the reference code\'s implicit behaviour). Counted in `tars/empty_pool`.'),
     'TARS_FORMAT_SCORES': ('1.0,0.5,0.0', '`tars_format` scores for strict, loose and no match.'),
+    'TARS_TEXT_SCORING': ('paper', '`paper`: text rollouts are generated, scored and trained under their own text '
+                          'prompt; `upstream`: after generation they are put back under the audio prompt for the '
+                          'old-policy pass, the hidden states and the loss, as the reference code does (method.md '
+                          '§12; for reproducing its numbers).'),
     'TARS_DISTILL_COEF': ('0', 'CORD token-level self-distillation of speech rollouts towards the text-conditioned '
                           'policy: coefficient of the term (`0` = off).'),
     'TARS_DISTILL_MODE': ('loss', '`loss`: add `coef · mean_t(w_t · KL_t)` to the GRPO loss; `advantage`: subtract '
@@ -174,6 +178,7 @@ class TarsConfig:
     format_scores: Tuple[float, float, float] = (1.0, 0.5, 0.0)
     audio_cache: str = ''
     system_prompt: Optional[str] = None
+    text_scoring: str = 'paper'
     distill_coef: float = 0.0
     distill_mode: str = 'loss'
     distill_topk: int = 20
@@ -205,6 +210,7 @@ class TarsConfig:
             format_scores=_floats(env, 'TARS_FORMAT_SCORES', 3),
             audio_cache=_audio_cache(env),
             system_prompt=env.get('TARS_SYSTEM_PROMPT') or None,
+            text_scoring=_choice(env, 'TARS_TEXT_SCORING', ('paper', 'upstream')),
             distill_coef=_nonnegative(env, 'TARS_DISTILL_COEF'),
             distill_mode=_choice(env, 'TARS_DISTILL_MODE', ('loss', 'advantage')),
             distill_topk=_natural(env, 'TARS_DISTILL_TOPK'),

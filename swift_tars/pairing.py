@@ -24,13 +24,18 @@ def _describe(row: Mapping[str, Any], i: int) -> str:
     return f'rollout row {i} (question_id={row.get(QUESTION_ID)!r})'
 
 
+SPEECH_PROMPT = 'tars_speech_prompt'  # kept on text rows: the speech messages and audios (TARS_TEXT_SCORING=upstream)
+
+
 def text_view(row: Mapping[str, Any], i: int = 0) -> Dict[str, Any]:
-    """A copy of ``row`` whose last user turn is ``text_query`` and which carries no audio."""
+    """A copy of ``row`` whose last user turn is ``text_query`` and which carries no audio (the speech prompt is
+    kept under ``tars_speech_prompt`` for the upstream scoring mode)."""
     query = row.get(TEXT_QUERY)
     if not isinstance(query, str) or not query.strip():
         raise PairingError(f'{_describe(row, i)} has no {TEXT_QUERY!r}: TARS needs the text version of every '
                            'question for its text rollouts (see the row format in the README)')
     out = copy.deepcopy(dict(row))
+    out[SPEECH_PROMPT] = {MESSAGES: copy.deepcopy(row.get(MESSAGES)), AUDIOS: list(row.get(AUDIOS) or [])}
     messages = out.get(MESSAGES) or []
     users = [m for m in messages if m.get('role') == 'user']
     if not users:
@@ -39,6 +44,19 @@ def text_view(row: Mapping[str, Any], i: int = 0) -> Dict[str, Any]:
     out[AUDIOS] = []
     out[MODALITY] = TEXT
     return out
+
+
+def restore_speech_prompt(sample) -> None:
+    """Puts a generated text rollout back under its question's speech prompt (same completion tokens).
+
+    ``sample``: an ms-swift ``GRPOSample`` of a text rollout whose last message is the generated completion.
+    """
+    saved = sample.extra.get(SPEECH_PROMPT)
+    if not saved:
+        raise PairingError(f'text rollout of question_id={sample.extra.get(QUESTION_ID)!r} has no saved speech prompt')
+    sample.messages = copy.deepcopy(saved[MESSAGES]) + [sample.messages[-1]]
+    sample.audios = list(saved[AUDIOS])
+    sample.encoded = None
 
 
 def speech_view(row: Mapping[str, Any], i: int = 0) -> Dict[str, Any]:

@@ -55,7 +55,7 @@ from .config import TarsConfig
 from .distill import cord_weights, remap_to_frame, token_reverse_kl, weighted_token_mean
 from .guards import TarsSetupError, check_training_setup
 from .hidden_states import OutputCapture, PooledCapture, find_decoder_layers, find_output_layers
-from .pairing import pair_rows
+from .pairing import pair_rows, restore_speech_prompt
 from .rewards.accuracy import correctness
 from .rewards.representation import representation_rewards
 from .rows import MODALITY, QUESTION_ID, SPEECH, TEXT
@@ -176,6 +176,10 @@ class TarsGRPOTrainer(GRPOTrainer):
 
     # -- stage 3: capture during the old-policy forward ---------------------------------------------
     def _prepare_batch_inputs(self, samples):
+        if self.tars.text_scoring == 'upstream':  # method.md §12: text rows trained under the audio prompt
+            for s in samples:
+                if s.extra.get(MODALITY) == TEXT:
+                    restore_speech_prompt(s)
         distill = self._distill and self.model.training
         self._pooled, self._teacher, self._shaping, self._old_policy_calls = {}, {}, {}, 0
         self._teacher_queue, self._seen_batches = [], set()

@@ -128,3 +128,19 @@ def test_guard_stops_swift_at_start(tmp_path, tiny_omni, demo_dataset, tiny_embe
         run_swift(cmd, tmp_path / 'guard.log', TARS_EMBEDDING_MODEL=str(tiny_embedder))
     assert 'TarsSetupError' in str(e.value) and '--dynamic_sample false' in str(e.value)
     assert not list((tmp_path / 'out').glob('v*/completions.jsonl'))  # nothing was generated
+
+
+def test_upstream_text_scoring_trains_text_rows_under_the_audio_prompt(tmp_path, tiny_omni, demo_dataset,
+                                                                       tiny_embedder, rows_by_id):
+    """TARS_TEXT_SCORING=upstream (method.md §12): text rollouts are generated from the text prompt (their rewards
+    are those of text completions) but the old-policy pass, hidden states and loss see the audio prompt."""
+    records, rollouts = tars_run(tmp_path, tiny_omni, demo_dataset, tiny_embedder,
+                                 extra=['--num_generations', '4', '--per_device_train_batch_size', '4'],
+                                 env={'TARS_TEXT_SCORING': 'upstream'})
+    check_logging(records)
+    text = [r for r in rollouts if r['tars_modality'] == 'text']
+    assert text and all('<audio>' in r['prompt'] for r in text)  # the logged (trained) prompt is the speech one
+    # text rollouts were still generated from the text question: the warm-started model answers text right
+    assert sum(r['TarsAccuracy'] for r in text) / len(text) > 0.5
+    speech = [r for r in rollouts if r['tars_modality'] == 'speech']
+    assert any(math.isfinite(r['TarsRepresentation']) for r in speech)

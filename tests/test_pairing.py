@@ -81,3 +81,20 @@ def test_reference_cosines_skips_unusable_rows():
     out = reference_cosines(v, ['q'] * 4, ['speech', 'text'] * 2, [0, 1, 0, 1], 'mean', usable=[1, 0, 0, 1])
     assert out[0].item() == pytest.approx(1.0)  # only text 3 (1,0) is a usable reference
     assert out[2].isnan()
+
+
+def test_text_rows_keep_their_speech_prompt_for_upstream_scoring():
+    from swift.rl_core.data import GRPOSample
+
+    from swift_tars.pairing import restore_speech_prompt
+    out = pair_rows([row('q1')] * 2, 2)
+    assert 'tars_speech_prompt' not in out[0]
+    sample = GRPOSample.from_row(out[1])
+    sample.messages.append({'role': 'assistant', 'content': 'The answer is B.'})
+    assert sample.audios == [] and sample.messages[1]['content'].startswith('Which animal')
+    restore_speech_prompt(sample)
+    assert sample.audios == ['/a/q1.wav']
+    assert [m['content'] for m in sample.messages[1:]] == ['<audio>', 'The answer is B.']
+    assert sample.extra['tars_modality'] == 'text'  # still a text rollout: no alignment reward, text advantages
+    with pytest.raises(PairingError, match='no saved speech prompt'):
+        restore_speech_prompt(GRPOSample.from_row(out[0]))

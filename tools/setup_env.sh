@@ -16,8 +16,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 CPU_TORCH=2.13.0
-LOG="$VENV/setup.log"
-quiet_pip() { cat >> "$LOG"; }  # pip's chatter goes to $VENV/setup.log, printed on failure
+LOG="$VENV/setup.log"  # pip's chatter goes here; its tail is printed on failure
 
 if ! command -v espeak-ng >/dev/null 2>&1; then
   echo "[setup] installing espeak-ng (apt)"
@@ -45,7 +44,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 : > "$LOG"
-"$PY" -m pip install -q -U pip 2>&1 | quiet_pip
+"$PY" -m pip install -q -U pip >> "$LOG" 2>&1
 
 CONSTRAINTS="$VENV/constraints.txt"
 LOCK="$VENV/lock.txt"
@@ -60,8 +59,12 @@ else
   echo "torch==$CPU_TORCH" > "$CONSTRAINTS"
   if ! "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__ == '$CPU_TORCH+cpu' else 1)" 2>/dev/null; then
     echo "[setup] installing CPU torch $CPU_TORCH"
-    "$PY" -m pip install -q torch==$CPU_TORCH --index-url https://download.pytorch.org/whl/cpu 2>&1 | quiet_pip \
-      || "$PY" -m pip install -q "torch==$CPU_TORCH" 2>&1 | quiet_pip
+    # Ask for the +cpu build by name: PyPI has none, so this can never pull a CUDA torch. First through the
+    # configured indexes / wheel caches, then through PyTorch's CPU index.
+    "$PY" -m pip install -q "torch==$CPU_TORCH+cpu" >> "$LOG" 2>&1 \
+      || "$PY" -m pip install -q --retries 1 --timeout 30 "torch==$CPU_TORCH+cpu" \
+           --index-url https://download.pytorch.org/whl/cpu >> "$LOG" 2>&1 \
+      || { tail -20 "$LOG" >&2; echo "[setup] ERROR: could not install torch==$CPU_TORCH+cpu" >&2; exit 1; }
     "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__.endswith('+cpu') else 1)" \
       || { echo "[setup] ERROR: expected a CPU build of torch $CPU_TORCH" >&2; exit 1; }
   fi
