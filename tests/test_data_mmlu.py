@@ -49,7 +49,7 @@ def test_speech_script_adds_clause_pauses():
         'Which animal barks?\nOption A: cat.\nOption B: dog.'
 
 
-def test_mmlu_build_from_local_jsonl_with_espeak(tmp_path):
+def test_mmlu_build_from_local_jsonl_with_espeak(tmp_path, capsys):
     questions = mc_questions(4)
     questions[1]['question'] = 'The river flows into the ___.'
     questions[2] = {'question': 'Answer given as an index?', 'choices': ['w', 'x', 'y', 'z'], 'answer_index': 2}
@@ -72,7 +72,8 @@ def test_mmlu_build_from_local_jsonl_with_espeak(tmp_path):
     assert m['audio']['files'] == 4 and m['audio']['sample_rate'] == 16000 and m['audio']['min_s'] > 2.0
     assert m['voices']['distinct'] >= 2  # speakers differ between questions
     assert m['this_run']['rows_per_s'] > 0
-    print(f"espeak build: {m['this_run']['rows_per_s']} rows/s with {m['this_run']['workers']} workers")
+    with capsys.disabled():  # into the CI log
+        print(f"\n[espeak build: {m['this_run']['rows_per_s']} rows/s with {m['this_run']['workers']} workers]")
     # the output folder loads as a dataset of exactly these rows (the dataset card hides wavs and manifests)
     import datasets
     loaded = datasets.load_dataset(str(out), split='train')
@@ -208,7 +209,7 @@ def test_word_error_rate():
     assert script_wer('Q? Option A: x. Option D: y.', 'q option a x') == 1.0  # cut before the last option
 
 
-def test_build_killed_mid_run_and_rerun_yields_exactly_the_full_set(tmp_path):
+def test_build_killed_mid_run_and_rerun_yields_exactly_the_full_set(tmp_path, capsys):
     n = 30
     source = write_jsonl(tmp_path / 'src.jsonl', mc_questions(n))
     out = tmp_path / 'out'
@@ -238,8 +239,9 @@ def test_build_killed_mid_run_and_rerun_yields_exactly_the_full_set(tmp_path):
     assert manifest['counts']['rows'] == n and manifest['counts']['resumed'] >= done_before
     assert manifest['counts']['resumed'] + manifest['counts']['new'] == n
     assert not partial.exists()
-    print(f'resume test: killed after {done_before} rows; rerun resumed {manifest["counts"]["resumed"]} and made '
-          f'{manifest["counts"]["new"]} -> {len(rows)} rows, each once')
+    with capsys.disabled():  # into the CI log
+        print(f'\n[resume test: killed after {done_before} rows; rerun resumed {manifest["counts"]["resumed"]} and '
+              f'made {manifest["counts"]["new"]} -> {len(rows)} rows, each once]')
 
 
 def test_demo_dataset_is_built_by_the_mmlu_builder(demo_dataset):

@@ -39,6 +39,8 @@ def test_probe_base_vs_adapter_writes_json_and_plots(tiny_omni, tiny_lora, demo_
     assert probe_cli.main(argv) == 0
     printed = capsys.readouterr().out
     assert '| Layer | base cos | base APS | trained cos | trained APS |' in printed
+    with capsys.disabled():  # into the CI log: what the probe measured (the table behind layer_similarity.png)
+        print(f'\n[swift-tars probe on the tiny model, base vs random LoRA]\n{printed}')
     report = json.loads((out / 'probe.json').read_text())
     assert report['answer_source'] == 'text' and report['confidence'] == 0.95
     base, trained = report['runs']

@@ -65,7 +65,7 @@ else
       || "$PY" -m pip install -q --retries 1 --timeout 30 "torch==$CPU_TORCH+cpu" \
            --index-url https://download.pytorch.org/whl/cpu >> "$LOG" 2>&1 \
       || { tail -20 "$LOG" >&2; echo "[setup] ERROR: could not install torch==$CPU_TORCH+cpu" >&2; exit 1; }
-    "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__.endswith('+cpu') else 1)" \
+    "$PY" -W ignore -c "import torch, sys; sys.exit(0 if torch.__version__.endswith('+cpu') else 1)" 2>/dev/null \
       || { echo "[setup] ERROR: expected a CPU build of torch $CPU_TORCH" >&2; exit 1; }
   fi
   cp requirements/lock.txt "$LOCK"
