@@ -7,6 +7,7 @@
 #   MAX_STEPS=50 USE_VLLM=true bash examples/train_qwen2_5_omni_1gpu_debug.sh   # also smoke-test vLLM audio rollout
 #   SWIFT="swift-tars check-args" bash examples/train_qwen2_5_omni_1gpu_debug.sh   # dry run
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"   # the paper's GRPO objective + optimiser flags
 
 # ---- tools -----------------------------------------------------------------------------------------------------
 SWIFT=${SWIFT:-swift}
@@ -66,13 +67,7 @@ $SWIFT rlhf \
   --gradient_accumulation_steps "$GRAD_ACC" \
   --max_length 8192 \
   --max_completion_length "$MAX_COMPLETION_LENGTH" \
-  --truncation_strategy left \
-  --temperature 1.0 --top_p 1.0 --top_k -1 \
-  --beta 0 \
-  --loss_type dapo --epsilon 0.2 --epsilon_high 0.28 \
-  --scale_rewards none \
-  --overlong_filter true \
-  --dynamic_sample false \
+  "${TARS_GRPO_ARGS[@]}" \
   --learning_rate 2e-5 \
   --max_steps "$MAX_STEPS" \
   --save_steps "$MAX_STEPS" \

@@ -11,6 +11,7 @@
 # Every setting below can be overridden from the environment. Data: examples/build_data.sh.
 # Hardware: the paper reports ~55 h for the Qwen2.5-Omni run (hardware per run not stated: 4×A100 or 8×H200).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"   # the paper's GRPO objective + optimiser flags
 
 # ---- tools -----------------------------------------------------------------------------------------------------
 SWIFT=${SWIFT:-swift}                    # ms-swift's CLI; the dry-run test sets SWIFT="swift-tars check-args"
@@ -53,7 +54,6 @@ REWARD_WEIGHTS=${REWARD_WEIGHTS:-1 1 1 1}  # α = β = 1 as in the paper; one we
 
 # ---- optimisation (paper / reference code) ---------------------------------------------------------------------
 LEARNING_RATE=${LEARNING_RATE:-2e-5}
-TEMPERATURE=${TEMPERATURE:-1.0}          # paper sampling temperature (ms-swift's default is 0.9)
 EPOCHS=${EPOCHS:-3}
 MAX_COMPLETION_LENGTH=${MAX_COMPLETION_LENGTH:-1024}  # paper 1,024 (the Phi-4 reference code used 512)
 MAX_LENGTH=${MAX_LENGTH:-8192}           # prompt ≤ ~3.1k tokens for 120 s of audio (25 audio tokens/s) + completion
@@ -105,23 +105,9 @@ $SWIFT rlhf \
   --per_device_eval_batch_size "$PER_DEVICE_EVAL_BATCH" \
   --max_length "$MAX_LENGTH" \
   --max_completion_length "$MAX_COMPLETION_LENGTH" \
-  --truncation_strategy left \
-  --temperature "$TEMPERATURE" \
-  --top_p 1.0 \
-  --top_k -1 \
-  --beta 0 \
-  --loss_type dapo \
-  --epsilon 0.2 \
-  --epsilon_high 0.28 \
-  --scale_rewards none \
-  --overlong_filter true \
-  --num_iterations 1 \
-  --dynamic_sample false \
+  "${TARS_GRPO_ARGS[@]}" \
   --learning_rate "$LEARNING_RATE" \
-  --lr_scheduler_type linear \
-  --warmup_ratio 0.01 \
-  --weight_decay 0.01 \
-  --max_grad_norm 1.0 \
+  "${TARS_OPTIM_ARGS[@]}" \
   --num_train_epochs "$EPOCHS" \
   --save_steps 100 \
   --save_total_limit 5 \
@@ -131,12 +117,7 @@ $SWIFT rlhf \
   --seed "$SEED" \
   --output_dir "$OUTPUT_DIR"
 
-# Flag notes (method.md §8–9; swift-integration.md §12):
-#   --temperature 1.0 --top_p 1.0 --top_k -1   paper sampling (ms-swift's default temperature is 0.9)
-#   --beta 0                                   no KL term, no reference model (ms-swift's default is 0.04)
-#   --loss_type dapo --epsilon 0.2 --epsilon_high 0.28   DAPO token-mean loss with asymmetric clipping
-#   --scale_rewards none                       Dr. GRPO: mean-centring only; swift-tars centres per modality
-#   --overlong_filter true                     truncated completions are masked out of the loss
+# Flag notes (method.md §8–9; swift-integration.md §12); the GRPO objective and optimiser flags are in common.sh:
 #   --rollout_importance_sampling_*            TIS, per-token weight min(π_old/π_vLLM, 2); vLLM rollouts only
 #   --vllm_limit_mm_per_prompt                 one audio per prompt, no images/videos (vLLM memory planning)
 #   --lr_scheduler_type linear --warmup_ratio 0.01 --weight_decay 0.01 --max_grad_norm 1.0   reference code

@@ -7,6 +7,7 @@
 #   bash examples/train_qwen2_5_omni_full_ft.sh
 #   SWIFT="swift-tars check-args" bash examples/train_qwen2_5_omni_full_ft.sh   # dry run
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"   # the paper's GRPO objective + optimiser flags
 
 # ---- tools -----------------------------------------------------------------------------------------------------
 SWIFT=${SWIFT:-swift}
@@ -88,19 +89,9 @@ $SWIFT rlhf \
   --gradient_accumulation_steps "$GRAD_ACC" \
   --max_length "$MAX_LENGTH" \
   --max_completion_length "$MAX_COMPLETION_LENGTH" \
-  --truncation_strategy left \
-  --temperature 1.0 --top_p 1.0 --top_k -1 \
-  --beta 0 \
-  --loss_type dapo --epsilon 0.2 --epsilon_high 0.28 \
-  --scale_rewards none \
-  --overlong_filter true \
-  --num_iterations 1 \
-  --dynamic_sample false \
+  "${TARS_GRPO_ARGS[@]}" \
   --learning_rate "$LEARNING_RATE" \
-  --lr_scheduler_type linear \
-  --warmup_ratio 0.01 \
-  --weight_decay 0.01 \
-  --max_grad_norm 1.0 \
+  "${TARS_OPTIM_ARGS[@]}" \
   --num_train_epochs "$EPOCHS" \
   --save_steps 100 \
   --save_total_limit 3 \

@@ -66,6 +66,7 @@ def checks(tmp_path_factory) -> Dict[str, List[dict]]:
     # negative variants: a misspelled flag in a copy of the main script, an odd group size, a misspelled TARS_ name
     typo = tmp / 'typo_flag.sh'
     typo.write_text(MAIN.read_text().replace('--num_generations "$NUM_GENERATIONS"', '--num_generatons 8'))
+    (tmp / 'common.sh').write_text((EXAMPLES / 'common.sh').read_text())  # sourced by the copied script
     assert typo.read_text() != MAIN.read_text()
     jobs['typo_flag'] = (typo, {})
     jobs['odd_generations'] = (MAIN, {'NUM_GENERATIONS': '7'})
@@ -150,6 +151,9 @@ def test_direct_dry_run_like_a_user(tmp_path):
 
 def test_all_scripts_are_bash_with_strict_mode():
     for script in EXAMPLES.glob('*.sh'):
+        if script.name == 'common.sh':  # a sourced library of shared flags, not a script
+            subprocess.run(['bash', '-n', str(script)], check=True)
+            continue
         text = script.read_text()
         assert text.startswith('#!/usr/bin/env bash\n'), script
         assert 'set -euo pipefail' in text, script
