@@ -44,6 +44,14 @@ def tiny_embedder(tmp_path_factory) -> Path:
     return build_tiny_embedder(tmp_path_factory.mktemp('tiny-embedder'))
 
 
+@pytest.fixture(scope='session')
+def tiny_lora(tiny_omni, tmp_path_factory) -> Path:
+    """A seeded random LoRA adapter on the tiny model: a stand-in "trained checkpoint" for eval and probe."""
+    from swift_tars.evaluation.tiny_adapter import build_random_lora
+
+    return build_random_lora(tiny_omni, tmp_path_factory.mktemp('tiny-lora') / 'adapter')
+
+
 def run_swift(cmd: List[str], log_path: Path, timeout: int = 900, **env: str) -> None:
     """Runs a ``swift`` command offline; on failure, fails the test with the tail of its log."""
     with open(log_path, 'w') as log:

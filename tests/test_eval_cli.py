@@ -32,17 +32,6 @@ def engine(tiny_omni):
     return create_engine(str(tiny_omni), model_type='qwen2_5_omni', torch_dtype='float32', batch_size=4)
 
 
-@pytest.fixture(scope='module')
-def tiny_lora(tiny_omni, tmp_path_factory) -> Path:
-    """A random LoRA adapter on the tiny model (shared with the probe tests through the session temp dir)."""
-    from swift_tars.evaluation.tiny_adapter import build_random_lora
-
-    path = tmp_path_factory.getbasetemp() / 'tiny-lora-adapter'
-    if not (path / 'adapter_config.json').exists():
-        build_random_lora(tiny_omni, path)
-    return path
-
-
 class CountingEngine:
     """Wraps an engine and counts ``infer`` calls and requests."""
 

@@ -5,24 +5,12 @@ Teacher-forced through ms-swift's own template and engine model; checks ``probe.
 """
 import argparse
 import json
-from pathlib import Path
 
 import pytest
 
 from swift_tars.evaluation import probe_cli
 
 pytestmark = pytest.mark.filterwarnings('ignore::DeprecationWarning')
-
-
-@pytest.fixture(scope='module')
-def tiny_lora(tiny_omni, tmp_path_factory) -> Path:
-    """The same random LoRA adapter as in test_eval_cli (built once per session in the session temp dir)."""
-    from swift_tars.evaluation.tiny_adapter import build_random_lora
-
-    path = tmp_path_factory.getbasetemp() / 'tiny-lora-adapter'
-    if not (path / 'adapter_config.json').exists():
-        build_random_lora(tiny_omni, path)
-    return path
 
 
 def _args(argv):
