@@ -133,11 +133,19 @@ def test_guard_stops_swift_at_start(tmp_path, tiny_omni, demo_dataset, tiny_embe
 def test_upstream_text_scoring_trains_text_rows_under_the_audio_prompt(tmp_path, tiny_omni, demo_dataset,
                                                                        tiny_embedder, rows_by_id):
     """TARS_TEXT_SCORING=upstream (method.md §12): text rollouts are generated from the text prompt (their rewards
-    are those of text completions) but the old-policy pass, hidden states and loss see the audio prompt."""
+    are those of text completions) but the old-policy pass, hidden states and loss see the audio prompt. The run
+    also evaluates in training (a 2-row validation set, 1 speech + 1 text rollout per question)."""
+    val = tmp_path / 'val.jsonl'  # in-training evaluation too: pairing with num_generations_eval = 2
+    val.write_text(''.join(json.dumps(r) + '\n' for r in list(rows_by_id.values())[:2]))
     records, rollouts = tars_run(tmp_path, tiny_omni, demo_dataset, tiny_embedder,
-                                 extra=['--num_generations', '4', '--per_device_train_batch_size', '4'],
+                                 extra=['--num_generations', '4', '--per_device_train_batch_size', '4',
+                                        '--val_dataset', str(val), '--eval_strategy', 'steps', '--eval_steps', '2',
+                                        '--num_generations_eval', '2', '--per_device_eval_batch_size', '2'],
                                  env={'TARS_TEXT_SCORING': 'upstream'})
     check_logging(records)
+    logs = sorted((tmp_path / 'run').glob('v*/logging.jsonl'))[-1].read_text().splitlines()
+    evals = [json.loads(line) for line in logs if '"eval_tars/speech/reward"' in line]
+    assert evals and math.isfinite(evals[0]['eval_tars/speech/reward']) and 'eval_rewards/TarsAccuracy/mean' in evals[0]
     text = [r for r in rollouts if r['tars_modality'] == 'text']
     assert text and all('<audio>' in r['prompt'] for r in text)  # the logged (trained) prompt is the speech one
     # text rollouts were still generated from the text question: the warm-started model answers text right

@@ -1,6 +1,8 @@
 """The private ms-swift API that swift_tars/trainer.py relies on: fails loudly if ms-swift changes."""
 import inspect
+import os
 import re
+import sys
 
 from swift.rlhf_trainers import GRPOTrainer
 
@@ -62,7 +64,8 @@ def test_plugin_registers_rewards_and_trainer():
     original = TrainerFactory.TRAINER_MAPPING['grpo']
     try:
         import_external_file(plugin_path())
-        for name in ('tars_accuracy', 'tars_format', 'tars_representation', 'tars_behavior'):
+        assert os.path.dirname(plugin_path()) not in sys.path  # our module names must not shadow top-level ones
+        for name in ('tars_accuracy', 'tars_format', 'tars_representation', 'tars_behavior', 'tars_agreement'):
             assert name in orms, name
         assert TrainerFactory.TRAINER_MAPPING['grpo'] == 'swift_tars.trainer.TarsGRPOTrainer'
         assert TrainerFactory.get_trainer_cls(type('A', (), {'rlhf_type': 'grpo'})) is trainer.TarsGRPOTrainer
