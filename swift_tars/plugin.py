@@ -7,8 +7,9 @@ import os
 import sys
 
 # ms-swift puts this file's folder first on sys.path; our module names must not shadow top-level ones.
-if os.path.dirname(os.path.abspath(__file__)) in sys.path:
-    sys.path.remove(os.path.dirname(os.path.abspath(__file__)))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+while _HERE in sys.path:
+    sys.path.remove(_HERE)
 
 from swift.rewards import orms  # noqa: E402
 from swift.trainers import TrainerFactory  # noqa: E402
@@ -32,3 +33,9 @@ orms['tars_agreement'] = TarsAgreement
 TrainerFactory.TRAINER_MAPPING['grpo'] = 'swift_tars.trainer.TarsGRPOTrainer'
 
 register_datasets()
+
+# ms-swift caches this module and re-inserts our folder on every later import_external_file call (`swift rollout`
+# and `swift deploy` import the plugins a second time); forgetting the cached module makes each call re-run this
+# file, which is idempotent, so the folder is taken off sys.path every time.
+if __name__.startswith('_swift_external_'):
+    sys.modules.pop(__name__, None)
