@@ -95,10 +95,11 @@ def _train_bpe(vocab_size: int):
 
 
 class WarmStart(NamedTuple):
-    """One teacher-forced example: a text user turn or an audio file, and the assistant answer."""
+    """One teacher-forced example: a text user turn or an audio file, the assistant answer, the system prompt."""
     user: Optional[str]
     audio: Optional[str]
     answer: str
+    system: str = SYSTEM_THINK
 
 
 def gap_warm_start(rows: Sequence[Mapping]) -> List[WarmStart]:
@@ -154,7 +155,7 @@ def build_tiny_omni(out_dir: PathLike,
     ms-swift's re-encoding). ``chunk_length`` is the feature extractor's audio window in seconds.
 
     ``warm_start``: examples the thinker is teacher-forced on for ``warm_start_steps`` AdamW
-    steps of 16 examples (under ``SYSTEM_THINK``). :func:`gap_warm_start` makes rollouts follow the TARS format,
+    steps of 16 examples (under each example's system prompt, ``SYSTEM_THINK`` by default). :func:`gap_warm_start` makes rollouts follow the TARS format,
     right on text prompts and guessing on speech: a miniature modality gap that gives every TARS
     reward something to measure.
     """
@@ -282,7 +283,7 @@ def build_tiny_omni(out_dir: PathLike,
 
 
 def _teacher_force(thinker, processor, examples: Sequence['WarmStart'], steps: int, batch_size: int = 16) -> None:
-    """Seeded minibatch AdamW on the assistant tokens of ``examples`` (chatml under ``SYSTEM_THINK``)."""
+    """Seeded minibatch AdamW on the assistant tokens of ``examples`` (chatml under each example's system prompt)."""
     import librosa
     import torch
 
@@ -290,7 +291,7 @@ def _teacher_force(thinker, processor, examples: Sequence['WarmStart'], steps: i
     for ex in examples:
         audio_index.append(len(audios) if ex.audio else -1)
         user = '<|audio_bos|><|AUDIO|><|audio_eos|>' if ex.audio else ex.user
-        texts.append(f'<|im_start|>system\n{SYSTEM_THINK}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n'
+        texts.append(f'<|im_start|>system\n{ex.system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n'
                      f'<|im_start|>assistant\n{ex.answer}<|im_end|>')
         answers.append(len(processor.tokenizer.encode(ex.answer + '<|im_end|>', add_special_tokens=False)))
         if ex.audio:

@@ -82,3 +82,39 @@ def test_unreachable_judge_is_a_clear_error(monkeypatch):
     monkeypatch.setenv('TARS_AGREEMENT_JUDGE', 'http://127.0.0.1:9/v1')
     with pytest.raises(RuntimeError, match='judge at http://127.0.0.1:9/v1/chat/completions failed'):
         call(TarsAgreement(), ['B', 'B'])
+
+
+def test_missing_local_judge_folder_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv('TARS_AGREEMENT_JUDGE', str(tmp_path / 'no-such-judge'))
+    with pytest.raises(FileNotFoundError, match='no-such-judge: no such model folder'):
+        call(TarsAgreement(), ['B', 'B'])
+
+
+def test_local_model_judge(monkeypatch, tmp_path):
+    """A tiny model taught yes/no on these judge prompts gives its verdicts through ms-swift's engine.
+
+    Teacher-forced on the four prompts below (400 steps: the yes/no margin is ~7 nats; 250 steps leave it
+    undecided), so the expected rewards follow the letters, not a constant verdict.
+    """
+    from swift.template import TEMPLATE_MAPPING
+
+    from swift_tars.rewards.agreement import judge_prompt
+    from swift_tars.testing import WarmStart, build_tiny_omni
+
+    # two questions; their text rollouts answer B (q1) and D (q2); speech rollouts answer B, C (q1) and D, A (q2)
+    speech, reference = {'q1': ['B', 'C'], 'q2': ['D', 'A']}, {'q1': 'B', 'q2': 'D'}
+    letters, qids = [], []
+    for q in speech:
+        for s in speech[q]:
+            letters += [s, reference[q]]
+            qids += [q, q]
+    system = TEMPLATE_MAPPING['qwen2_5_omni'].default_system  # what the engine puts before a user-only request
+    teach = [WarmStart(judge_prompt(ANS.format(s), reference[q], None), None, 'yes' if s == reference[q] else 'no',
+                       system) for q in speech for s in speech[q]]
+    judge_dir = build_tiny_omni(tmp_path / 'judge', num_layers=2, warm_start=teach, warm_start_steps=400)
+
+    monkeypatch.setenv('TARS_AGREEMENT_JUDGE', str(judge_dir))
+    reward = TarsAgreement()
+    out = reward([ANS.format(x) for x in letters], tars_modality=['speech', 'text'] * 4, question_id=qids)
+    assert type(reward.judge).__name__ == 'LocalModelJudge'
+    assert out == [1.0, None, 0.0, None, 1.0, None, 0.0, None]
