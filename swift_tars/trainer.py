@@ -36,6 +36,9 @@ data classes
     ``logits_to_keep``, the ``batch_encoded_inputs[i]['grpo_batch']`` layout
 registry
     ``swift.trainers.TrainerFactory.TRAINER_MAPPING['grpo']`` (a dotted class path)
+plugin loading
+    ``swift.utils.import_external_file`` puts the plugin's folder on ``sys.path`` on every call and caches the
+    module as ``_swift_external_<sha256 of its path>``; ``plugin.py`` undoes both
 """
 import dataclasses
 import json

@@ -65,7 +65,9 @@ def test_plugin_registers_rewards_and_trainer():
     try:
         for _ in range(2):  # swift rollout / deploy import the plugins a second time in the same process
             import_external_file(plugin_path())
-            assert os.path.dirname(plugin_path()) not in sys.path  # our module names must not shadow top-level ones
+            # our module names must not shadow top-level ones; plugin.py relies on import_external_file's caching
+            assert os.path.dirname(plugin_path()) not in sys.path, (
+                'swift.utils.import_external_file changed how it names or caches plugin modules; update plugin.py')
         for name in ('tars_accuracy', 'tars_format', 'tars_representation', 'tars_behavior', 'tars_agreement'):
             assert name in orms, name
         assert TrainerFactory.TRAINER_MAPPING['grpo'] == 'swift_tars.trainer.TarsGRPOTrainer'
