@@ -166,6 +166,15 @@ def _audio_cache(env: Mapping[str, str]) -> str:
     return os.path.join(base, 'swift_tars', 'wav')
 
 
+def _model(env: Mapping[str, str], name: str, default: str, alternatives: str = '') -> str:
+    """A model given as a hub id or a local folder; a path (``/``, ``.``, ``~``) that is no folder is an error."""
+    value = env.get(name, default).strip() or default
+    if value.startswith(('/', '.', '~')) and not os.path.isdir(os.path.expanduser(value)):
+        raise FileNotFoundError(f'{name}={value}: no such model folder; give a local model folder, a hub id'
+                                f'{alternatives}')
+    return value
+
+
 @dataclass(frozen=True)
 class TarsConfig:
     """Validated ``TARS_*`` settings; build with :meth:`from_env`."""
@@ -202,8 +211,7 @@ class TarsConfig:
         return cls(
             layers=layers,
             reference=_choice(env, 'TARS_REFERENCE', ('mean', 'round_robin')),
-            embedding_model=env.get('TARS_EMBEDDING_MODEL', DEFAULT_EMBEDDING_MODEL).strip()
-            or DEFAULT_EMBEDDING_MODEL,
+            embedding_model=_model(env, 'TARS_EMBEDDING_MODEL', DEFAULT_EMBEDDING_MODEL),
             embedding_batch_size=_positive_int(env, 'TARS_EMBEDDING_BATCH_SIZE'),
             strip_tags=_flag(env, 'TARS_STRIP_TAGS'),
             empty_pool=_choice(env, 'TARS_EMPTY_POOL', ('neutral', 'penalty')),
@@ -218,7 +226,8 @@ class TarsConfig:
             distill_kl_weight=_nonnegative(env, 'TARS_DISTILL_KL_WEIGHT'),
             distill_position_weight=_nonnegative(env, 'TARS_DISTILL_POSITION_WEIGHT'),
             distill_chunk=_positive_int(env, 'TARS_DISTILL_CHUNK'),
-            agreement_judge=env.get('TARS_AGREEMENT_JUDGE', 'extract').strip() or 'extract',
+            agreement_judge=_model(env, 'TARS_AGREEMENT_JUDGE', 'extract',
+                                   ', an http(s)://.../v1 endpoint, or `extract`'),
             agreement_judge_model=env.get('TARS_AGREEMENT_JUDGE_MODEL', '').strip(),
         )
 

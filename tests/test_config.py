@@ -63,3 +63,11 @@ def test_parsed_values():
     assert (c.layers, c.reference, c.strip_tags, c.empty_pool, c.format_scores) == ('deep', 'round_robin', True,
                                                                                     'penalty', (1.0, 0.0, 0.0))
     assert c.layer_ids(6) == [3]
+
+
+@pytest.mark.parametrize('name', ['TARS_EMBEDDING_MODEL', 'TARS_AGREEMENT_JUDGE'])
+def test_missing_model_folder_names_the_variable(name, tmp_path):
+    with pytest.raises(FileNotFoundError, match=f'{name}={tmp_path}/gone: no such model folder'):
+        TarsConfig.from_env({name: str(tmp_path / 'gone')})
+    assert getattr(TarsConfig.from_env({name: str(tmp_path)}), name[5:].lower()) == str(tmp_path)
+    assert getattr(TarsConfig.from_env({name: 'org/model'}), name[5:].lower()) == 'org/model'  # a hub id

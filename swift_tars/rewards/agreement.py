@@ -15,7 +15,6 @@ The judge is chosen by ``TARS_AGREEMENT_JUDGE``:
 [1.0, None, 0.0, None]
 """
 import json
-import os
 import re
 import urllib.request
 from collections import Counter
@@ -104,14 +103,12 @@ class LocalModelJudge:
 
 
 def make_judge(spec: str, model: str = ''):
-    """``extract``, an ``http(s)://`` endpoint, or a model (local folder or hub id) for :class:`LocalModelJudge`."""
+    """``extract``, an ``http(s)://`` endpoint, or a model (local folder or hub id, checked by
+    :class:`~swift_tars.config.TarsConfig`) for :class:`LocalModelJudge`."""
     if spec == 'extract':
         return ExtractJudge()
     if spec.startswith(('http://', 'https://')):
         return EndpointJudge(spec, model)
-    if spec.startswith(('/', '.', '~')) and not os.path.isdir(os.path.expanduser(spec)):
-        raise FileNotFoundError(f'TARS_AGREEMENT_JUDGE={spec}: no such model folder; give a local model folder, a hub '
-                                'id, an http(s)://.../v1 endpoint, or `extract`')
     return LocalModelJudge(spec)
 
 
