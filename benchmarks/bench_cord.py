@@ -25,7 +25,7 @@ def memory_child(args) -> None:
     import torch
     from torch import nn
 
-    from swift_tars.distill import cord_weights, reverse_kl, token_reverse_kl, weighted_token_mean
+    from swift_tars.grpo.distill import cord_weights, reverse_kl, token_reverse_kl, weighted_token_mean
     torch.manual_seed(0)
     head = nn.Linear(args.hidden, args.vocab, bias=False)
     for p in head.parameters():
@@ -61,9 +61,9 @@ def bench_memory(args) -> None:
 
 
 def bench_train(args) -> None:
-    from swift_tars.demo import build_demo_dataset
-    from swift_tars.testing import (OFFLINE_ENV, build_tiny_embedder, build_tiny_omni, gap_warm_start, offline_env,
-                                    read_logging, tiny_rlhf_command)
+    from swift_tars.commands.demo import build_demo_dataset
+    from swift_tars.testing.models import build_tiny_embedder, build_tiny_omni, gap_warm_start
+    from swift_tars.testing.runs import OFFLINE_ENV, offline_env, read_logging, tiny_rlhf_command
     os.environ.update(OFFLINE_ENV)
     work = Path(tempfile.mkdtemp(prefix='bench-cord-'))
     dataset = build_demo_dataset(work / 'data')

@@ -17,7 +17,7 @@ import time
 import torch
 from torch import nn
 
-from swift_tars.hidden_states import PooledCapture, find_decoder_layers, masked_mean
+from swift_tars.grpo.hidden_states import PooledCapture, find_decoder_layers, masked_mean
 
 
 def decoder(hidden: int, layers: int):

@@ -8,6 +8,11 @@ import argparse
 import sys
 from typing import List
 
+from data_builders import mmlu, upstream, voicebench
+from data_builders.pipeline import BuildError
+from data_builders.tts import TTSError
+from swift_tars.data.rows import RowError
+
 HELP = 'build ms-swift-ready spoken multiple-choice data (mmlu: TTS; voicebench, upstream: conversion)'
 
 
@@ -94,21 +99,11 @@ def parse(argv: List[str]) -> argparse.Namespace:
 def run(args: argparse.Namespace, log=None):
     """Runs the chosen builder; returns its BuildResult (raises BuildError/RowError on failure)."""
     if args.builder == 'mmlu':
-        from .mmlu import build
-        return build(args, log)
-    if args.builder == 'voicebench':
-        from .voicebench import build
-    else:
-        from .upstream import build
-    return build(args)
+        return mmlu.build(args, log)
+    return {'voicebench': voicebench.build, 'upstream': upstream.build}[args.builder](args)
 
 
 def main(args: argparse.Namespace) -> int:
-    from swift_tars.rows import RowError
-
-    from .pipeline import BuildError
-    from .tts import TTSError
-
     try:
         run(args)
     except (BuildError, RowError, TTSError, FileNotFoundError, ValueError) as e:

@@ -3,7 +3,8 @@ import itertools
 from pathlib import Path
 from typing import Iterator, Optional, Sequence, Tuple
 
-from .sources import Record, count_lines, is_local, iter_hf, iter_jsonl, load_hf
+from data_builders.pipeline import run_build
+from data_builders.sources import Record, count_lines, is_local, iter_hf, iter_jsonl, load_hf
 
 
 def resolve_system(args) -> Optional[str]:
@@ -31,7 +32,6 @@ def read_source(source: str, *, config: Optional[str] = None, splits: Optional[S
 
 def finish_spec(spec, args, log=None):
     """Applies the common options (workers, skip-invalid, overwrite, progress) and runs the build."""
-    from .pipeline import run_build
 
     spec.workers = args.workers
     spec.skip_invalid = args.skip_invalid

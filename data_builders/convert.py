@@ -2,9 +2,14 @@
 from pathlib import Path
 from typing import Callable
 
-from swift_tars.rows import make_row, validate_row
-
-from .sources import Record
+from data_builders.common import finish_spec, read_source, resolve_system
+from data_builders.decontaminate import Decontaminator
+from data_builders.pipeline import BuildSpec, SkipRow, Task
+from data_builders.sources import Record, is_local
+from swift_tars.data.rows import make_row, validate_row
+from swift_tars.data.upstream import HUB_ID as UPSTREAM_ID
+from swift_tars.data.voicebench import HUB_ID as VOICEBENCH_ID
+from swift_tars.data.wavcache import store_audio
 
 
 def convert_audio_dataset(args, *, builder: str, hf_config, default_splits, fields: Callable[[Record], dict],
@@ -12,13 +17,6 @@ def convert_audio_dataset(args, *, builder: str, hf_config, default_splits, fiel
     """Runs one conversion build: ``fields(record)`` gives the text fields, the row's ``audio`` column
     becomes a content-addressed wav under ``<out>/wav``; ``--exclude`` drops contaminated questions.
     Splits: ``--split`` if given, else every split of a local source, else ``default_splits`` on the hub."""
-    from .common import finish_spec, read_source, resolve_system
-    from .decontaminate import Decontaminator
-    from .pipeline import BuildSpec, SkipRow, Task
-    from .sources import is_local
-    from .upstream import HUB_ID as UPSTREAM_ID
-    from .voicebench import HUB_ID as VOICEBENCH_ID
-    from .wavcache import store_audio
 
     system = resolve_system(args)
     out = Path(args.out)

@@ -1,7 +1,7 @@
 """Decontamination: drop training questions whose normalised text matches a question of an eval set.
 
 MMLU ``auxiliary_train`` contains OpenBookQA's training split, and VoiceBench OBQA is an evaluation
-set (method.md §2.5, §13 item 27). ``--exclude`` takes eval sets (row-format jsonl such as the output of
+set (docs/method.md §2.5, §13 item 27). ``--exclude`` takes eval sets (row-format jsonl such as the output of
 ``build-data voicebench``, any multiple-choice jsonl, raw VoiceBench rows, or a ``save_to_disk``
 folder); each dropped training row is counted per eval set in the manifest.
 """
@@ -10,16 +10,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from swift_tars.rows import TEXT_QUERY, RowError
-
-from .mcq import normalize_question
+from data_builders.mcq import normalize_question
+from data_builders.sources import iter_hf, iter_jsonl, load_hf
+from swift_tars.data.rows import TEXT_QUERY, RowError
+from swift_tars.data.voicebench import parse_prompt
 
 _OPTION_BLOCK = '\n\nOption A:'
 
 
 def question_of(row: Mapping[str, Any]) -> Optional[str]:
     """The question text of an eval row: ``question``, else parsed from ``text_query`` or ``prompt``."""
-    from .voicebench import parse_prompt
 
     if isinstance(row.get('question'), str) and row['question'].strip():
         return row['question']
@@ -44,7 +44,6 @@ class EvalSet:
     @classmethod
     def load(cls, path: str) -> 'EvalSet':
         """An eval set from a jsonl file or a ``save_to_disk`` folder."""
-        from .sources import iter_hf, iter_jsonl, load_hf
 
         p = Path(path).expanduser()
         if not p.exists():

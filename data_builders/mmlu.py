@@ -1,40 +1,22 @@
-"""MMLU ``auxiliary_train`` (or any local multiple-choice jsonl) -> spoken training rows (method.md §2.2).
+"""MMLU ``auxiliary_train`` (or any local multiple-choice jsonl) -> spoken training rows (docs/method.md §2.2).
 
 Steps: blanks rewritten for speech, the TARS text prompt (question, blank line, ``Option X:`` lines),
 length filter (default 2,000 characters, as upstream), decontamination against eval sets, TTS of the
 question plus options, optional ASR quality control, 16 kHz wavs and row-format jsonl.
 """
-import re
 from pathlib import Path
 
-from swift_tars.prompts import tars_text_prompt
-from swift_tars.rows import make_row, validate_row
+from data_builders.asr import get_asr
+from data_builders.common import finish_spec, read_source, resolve_system
+from data_builders.decontaminate import Decontaminator
+from data_builders.mcq import parse_mc
+from data_builders.pipeline import BuildSpec, SkipRow, Task
+from data_builders.speak import Speaker
+from data_builders.tts import BACKENDS, get_backend
+from swift_tars.data.rows import make_row, validate_row
+from swift_tars.prompts import rewrite_blanks, tars_text_prompt
 
 DEFAULT_SOURCE = 'cais/mmlu'
-_BLANK = re.compile(r'_{2,}')
-_BLANK_AT_END = re.compile(r'_{2,}\.$')
-_ORDINALS = ('first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth')
-
-
-def rewrite_blanks(question: str) -> str:
-    """Underscore blanks made speakable, exactly as upstream: a final ``___.`` becomes `` what?``; then a
-    single blank becomes `` what ``, several become `` first blank ``, `` second blank ``, … (cycling
-    after ten).
-
-    >>> rewrite_blanks('The sun rises in the ___.')
-    'The sun rises in the  what?'
-    >>> rewrite_blanks('___ is to ___ as hot is to cold.')
-    ' first blank  is to  second blank  as hot is to cold.'
-    """
-    question = _BLANK_AT_END.sub(' what?', question)
-    count = len(_BLANK.findall(question))
-    if count == 1:
-        return _BLANK.sub(' what ', question)
-    for i in range(count):
-        question = _BLANK.sub(f' {_ORDINALS[i % 10]} blank ', question, count=1)
-    return question
-
-
 def _value(text: str):
     for cast in (int, float):
         try:
@@ -65,7 +47,6 @@ def tts_options(backend_cls, pairs) -> dict:
 
 def make_tts(args):
     """The TTS backend chosen by ``--tts`` with its options."""
-    from .tts import BACKENDS, get_backend
 
     if args.tts not in BACKENDS:
         raise ValueError(f'unknown TTS backend {args.tts!r}; available: {", ".join(sorted(BACKENDS))}')
@@ -78,18 +59,12 @@ def make_tts(args):
 
 def build(args, log=None):
     """``swift-tars build-data mmlu``."""
-    from .common import finish_spec, read_source, resolve_system
-    from .decontaminate import Decontaminator
-    from .mcq import parse_mc
-    from .pipeline import BuildSpec, SkipRow, Task
-    from .speak import Speaker
 
     system = resolve_system(args)
     num_options = args.num_options or None
     out = Path(args.out)
     asr = None
     if args.asr != 'none':
-        from .asr import get_asr
         asr = get_asr(args.asr, **({'model': args.asr_model} if args.asr_model else {}))
     speaker = Speaker(make_tts(args), out / 'wav', asr=asr, max_wer=args.max_wer, target_wer=args.target_wer,
                       takes=args.tts_takes, num_options=num_options or 0)
@@ -126,7 +101,7 @@ def build(args, log=None):
     settings = {
         'source': str(Path(source).resolve()) if local else source, 'subset': None if jsonl else args.subset,
         'split': None if jsonl else args.split, 'id_prefix': id_prefix, 'limit': args.limit, 'num_options': num_options,
-        'blank_rewriting': 'upstream (method.md §2.2 step 2)', 'max_chars': args.max_chars,
+        'blank_rewriting': 'upstream (docs/method.md §2.2 step 2)', 'max_chars': args.max_chars,
         'system': system, **speaker.settings(), 'exclude': decon.settings(),
     }
     spec = BuildSpec(builder='mmlu', out_dir=out, name=args.name or 'train', settings=settings, records=records,

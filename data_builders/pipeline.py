@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from swift_tars.rows import AUDIOS, QUESTION_ID, RowError
-
-from .sources import Record
+from data_builders.sources import Record
+from swift_tars.data.rows import AUDIOS, QUESTION_ID, RowError
+from swift_tars.data.wavcache import existing_duration
 
 MAX_EXAMPLES = 20  # skipped rows quoted in the manifest
 
@@ -193,7 +193,6 @@ def _dataset_card(out_dir: Path) -> None:
 
 
 def _durations(rows_meta: List[Tuple[dict, dict]]) -> List[float]:
-    from .wavcache import existing_duration
 
     out = []
     for row, meta in rows_meta:

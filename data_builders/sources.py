@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
-from swift_tars.rows import RowError
+from swift_tars.data.rows import RowError
 
 
 class Record(NamedTuple):

@@ -2,7 +2,7 @@
 
 The wav is named after its inputs (backend settings, speaker, script, QC settings), so a rerun reuses
 it. With ASR on, up to ``takes`` takes are synthesised (stopping at the first with WER <= ``target_wer``)
-and the best is kept, together with *its* transcript (the reference kept the last one: method.md §13
+and the best is kept, together with *its* transcript (the reference kept the last one: docs/method.md §13
 item 22). Deterministic backends get another voice per retry; stochastic ones another sample.
 """
 import json
@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from .asr import ASRBackend, script_wer
-from .pipeline import SkipRow, write_text_atomic
-from .tts import TTSBackend
-from .wavcache import cache_path, existing_duration, text_digest
+from data_builders.asr import ASRBackend, script_wer
+from data_builders.pipeline import SkipRow, write_text_atomic
+from data_builders.tts import TTSBackend
+from swift_tars.data.wavcache import cache_path, existing_duration, text_digest
 
 RETRY_SPEAKER_STRIDE = 7919  # a prime: successive retries of a deterministic backend get unrelated voices
 

@@ -21,7 +21,7 @@ WORKERS=${WORKERS:-8}                    # parallel conversion workers (audio de
 VAL_ROWS=${VAL_ROWS:-200}
 SPLIT_SEED=${SPLIT_SEED:-42}
 DECONTAMINATE=${DECONTAMINATE:-0}        # 1: --exclude the eval sets (OBQA train is part of MMLU auxiliary_train;
-                                         # the paper did not decontaminate, method.md §2.5)
+                                         # the paper did not decontaminate, docs/method.md §2.5)
 export USE_HF=${USE_HF:-1}
 
 # 1. evaluation sets first (needed by --exclude)

@@ -1,4 +1,4 @@
-# Sourced by the training scripts: the TARS paper's GRPO objective and optimiser settings (method.md §8–9) in one
+# Sourced by the training scripts: the TARS paper's GRPO objective and optimiser settings (docs/method.md §8–9) in one
 # place, so every recipe trains the same objective. Pass "${TARS_GRPO_ARGS[@]}" and "${TARS_OPTIM_ARGS[@]}" to
 # `swift rlhf`; override TEMPERATURE from the environment.
 TEMPERATURE=${TEMPERATURE:-1.0}   # paper sampling temperature (ms-swift's default is 0.9)

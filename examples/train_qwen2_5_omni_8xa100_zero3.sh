@@ -117,7 +117,7 @@ $SWIFT rlhf \
   --seed "$SEED" \
   --output_dir "$OUTPUT_DIR"
 
-# Flag notes (method.md §8–9; swift-integration.md §12); the GRPO objective and optimiser flags are in common.sh:
+# Flag notes (docs/method.md §8–9); the GRPO objective and optimiser flags are in common.sh:
 #   --rollout_importance_sampling_*            TIS, per-token weight min(π_old/π_vLLM, 2); vLLM rollouts only
 #   --vllm_limit_mm_per_prompt                 one audio per prompt, no images/videos (vLLM memory planning)
 #   --lr_scheduler_type linear --warmup_ratio 0.01 --weight_decay 0.01 --max_grad_norm 1.0   reference code

@@ -9,7 +9,7 @@
 #   full   base + tars_representation + tars_behavior                  TARS
 #
 # The paper found R_rep *hurt* on Qwen2.5-Omni (MRR 99.23 % -> 98.39 %) while behaviour alignment alone reached
-# 100.01 % ("over-regularisation of a well-trained model", method.md §11), hence the default ABLATIONS=beh.
+# 100.01 % ("over-regularisation of a well-trained model", docs/method.md §11), hence the default ABLATIONS=beh.
 #
 #   bash examples/train_qwen2_5_omni_ablations.sh                                   # behaviour-only run
 #   ABLATIONS="base rep beh full" bash examples/train_qwen2_5_omni_ablations.sh     # the reward ablation

@@ -12,14 +12,14 @@ from typing import List, Optional
 # name -> (module, one-line help)
 COMMANDS = {
     'plugin-path': ('swift_tars.cli', 'print the plugin file to pass to `swift rlhf --external_plugins`'),
-    'demo': ('swift_tars.demo', 'offline demo: tiny Qwen2.5-Omni, spoken questions, real `swift rlhf` GRPO'),
+    'demo': ('swift_tars.commands.demo', 'offline demo: tiny Qwen2.5-Omni, spoken questions, real `swift rlhf` GRPO'),
     'build-data': ('data_builders.cli',
                    'build ms-swift-ready spoken multiple-choice data (mmlu, voicebench, upstream)'),
     'eval': ('swift_tars.evaluation.eval_cli', 'speech vs text accuracy, gap and MRR on row-format eval sets'),
     'probe': ('swift_tars.evaluation.probe_cli', 'layer-wise speech/text hidden-state similarity and APS'),
-    'check-args': ('swift_tars.check_args', 'dry-run a `swift rlhf|rollout|export` command line: ms-swift\'s own '
+    'check-args': ('swift_tars.commands.check_args', 'dry-run a `swift rlhf|rollout|export` command line: ms-swift\'s own '
                    'argument parsing plus the TARS batch, reward and TARS_* checks (no model, no download)'),
-    'push': ('swift_tars.release',
+    'push': ('swift_tars.release.push',
              'upload a checkpoint (LoRA or merged) to the Hugging Face hub with a TARS model card'),
 }
 

@@ -33,7 +33,7 @@ TARS_VARIABLES: Dict[str, Tuple[str, str]] = {
     'TARS_FORMAT_SCORES': ('1.0,0.5,0.0', '`tars_format` scores for strict, loose and no match.'),
     'TARS_TEXT_SCORING': ('paper', '`paper`: text rollouts are generated, scored and trained under their own text '
                           'prompt; `upstream`: after generation they are put back under the audio prompt for the '
-                          'old-policy pass, the hidden states and the loss, as the reference code does (method.md '
+                          'old-policy pass, the hidden states and the loss, as the reference code does (docs/method.md '
                           '§12; for reproducing its numbers).'),
     'TARS_DISTILL_COEF': ('0', 'CORD token-level self-distillation of speech rollouts towards the text-conditioned '
                           'policy: coefficient of the term (`0` = off).'),

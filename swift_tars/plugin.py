@@ -14,13 +14,13 @@ while _HERE in sys.path:
 from swift.rewards import orms  # noqa: E402
 from swift.trainers import TrainerFactory  # noqa: E402
 
-from swift_tars.dataset import register_datasets  # noqa: E402
+from swift_tars.data.datasets import register_datasets  # noqa: E402
+from swift_tars.grpo.trainer import check_swift_version  # noqa: E402
 from swift_tars.rewards.accuracy import TarsAccuracy  # noqa: E402
 from swift_tars.rewards.agreement import TarsAgreement  # noqa: E402
 from swift_tars.rewards.behavior import TarsBehavior  # noqa: E402
 from swift_tars.rewards.format import TarsFormat  # noqa: E402
 from swift_tars.rewards.representation import TarsRepresentation  # noqa: E402
-from swift_tars.trainer import check_swift_version  # noqa: E402
 
 check_swift_version()
 
@@ -30,7 +30,7 @@ orms['tars_representation'] = TarsRepresentation
 orms['tars_behavior'] = TarsBehavior
 orms['tars_agreement'] = TarsAgreement
 
-TrainerFactory.TRAINER_MAPPING['grpo'] = 'swift_tars.trainer.TarsGRPOTrainer'
+TrainerFactory.TRAINER_MAPPING['grpo'] = 'swift_tars.grpo.trainer.TarsGRPOTrainer'
 
 register_datasets()
 

@@ -1,4 +1,5 @@
-"""The exact prompt strings of the TARS paper (method.md §3) and the text-prompt layout."""
+"""The exact prompt strings of the TARS paper (docs/method.md §3) and the text-prompt layout."""
+import re
 from typing import Sequence
 
 # The system prompt of every TARS run (single line, no trailing newline).
@@ -24,3 +25,27 @@ def tars_text_prompt(question: str, options: Sequence[str]) -> str:
     """
     lines = [f'Option {chr(65 + i)}: {opt}' for i, opt in enumerate(options)]
     return question.strip() + '\n\n' + '\n'.join(lines)
+
+
+_BLANK = re.compile(r'_{2,}')
+_BLANK_AT_END = re.compile(r'_{2,}\.$')
+_ORDINALS = ('first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth')
+
+
+def rewrite_blanks(question: str) -> str:
+    """Underscore blanks made speakable, exactly as upstream: a final ``___.`` becomes `` what?``; then a
+    single blank becomes `` what ``, several become `` first blank ``, `` second blank ``, … (cycling
+    after ten).
+
+    >>> rewrite_blanks('The sun rises in the ___.')
+    'The sun rises in the  what?'
+    >>> rewrite_blanks('___ is to ___ as hot is to cold.')
+    ' first blank  is to  second blank  as hot is to cold.'
+    """
+    question = _BLANK_AT_END.sub(' what?', question)
+    count = len(_BLANK.findall(question))
+    if count == 1:
+        return _BLANK.sub(' what ', question)
+    for i in range(count):
+        question = _BLANK.sub(f' {_ORDINALS[i % 10]} blank ', question, count=1)
+    return question

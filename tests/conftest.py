@@ -11,7 +11,7 @@ from typing import List
 
 import pytest
 
-from swift_tars.testing import OFFLINE_ENV, offline_env
+from swift_tars.testing.runs import OFFLINE_ENV, offline_env
 
 os.environ.update(OFFLINE_ENV)  # also for in-process imports of transformers / swift
 
@@ -19,7 +19,7 @@ os.environ.update(OFFLINE_ENV)  # also for in-process imports of transformers / 
 @pytest.fixture(scope='session')
 def demo_dataset(tmp_path_factory) -> Path:
     """The 16 spoken demo questions in the row format (espeak-ng, 16 kHz)."""
-    from swift_tars.demo import build_demo_dataset
+    from swift_tars.commands.demo import build_demo_dataset
 
     return build_demo_dataset(tmp_path_factory.mktemp('demo-data'))
 
@@ -32,14 +32,14 @@ def demo_rows(demo_dataset) -> List[dict]:
 @pytest.fixture(scope='session')
 def tiny_omni(tmp_path_factory, demo_rows) -> Path:
     """Tiny Qwen2.5-Omni warm-started on the demo rows (text right, speech guessing)."""
-    from swift_tars.testing import build_tiny_omni, gap_warm_start
+    from swift_tars.testing.models import build_tiny_omni, gap_warm_start
 
     return build_tiny_omni(tmp_path_factory.mktemp('tiny-omni'), warm_start=gap_warm_start(demo_rows))
 
 
 @pytest.fixture(scope='session')
 def tiny_embedder(tmp_path_factory) -> Path:
-    from swift_tars.testing import build_tiny_embedder
+    from swift_tars.testing.models import build_tiny_embedder
 
     return build_tiny_embedder(tmp_path_factory.mktemp('tiny-embedder'))
 
@@ -47,7 +47,7 @@ def tiny_embedder(tmp_path_factory) -> Path:
 @pytest.fixture(scope='session')
 def tiny_lora(tiny_omni, tmp_path_factory) -> Path:
     """A seeded random LoRA adapter on the tiny model: a stand-in "trained checkpoint" for eval and probe."""
-    from swift_tars.evaluation.tiny_adapter import build_random_lora
+    from swift_tars.testing.models import build_random_lora
 
     return build_random_lora(tiny_omni, tmp_path_factory.mktemp('tiny-lora') / 'adapter')
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from swift_tars.advantages import per_modality_advantages
+from swift_tars.grpo.advantages import per_modality_advantages
 
 TAGS = ['speech', 'text'] * 4
 

@@ -4,8 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from data_builders.fixtures import mc_questions, write_jsonl
-from swift_tars.testing import offline_env
+from swift_tars.testing.data import mc_questions, write_jsonl
+from swift_tars.testing.runs import offline_env
 
 SWIFT_TARS = str(Path(sys.executable).parent / 'swift-tars')
 

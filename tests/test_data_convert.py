@@ -8,12 +8,12 @@ import pytest
 import soundfile as sf
 
 from data_builders.cli import parse, run
-from data_builders.fixtures import save_dataset, save_splits, upstream_rows, voicebench_prompt, wav_bytes
 from data_builders.pipeline import BuildError
-from data_builders.upstream import upstream_fields
-from data_builders.voicebench import parse_prompt, voicebench_fields
-from data_builders.wavcache import store_audio
-from swift_tars.rows import RowError, validate_row
+from swift_tars.data.rows import RowError, validate_row
+from swift_tars.data.upstream import upstream_fields
+from swift_tars.data.voicebench import parse_prompt, voicebench_fields
+from swift_tars.data.wavcache import store_audio
+from swift_tars.testing.data import save_dataset, save_splits, upstream_rows, voicebench_prompt, wav_bytes
 
 
 def read_rows(path):

@@ -5,8 +5,8 @@
 from conftest import run_swift
 
 from data_builders.cli import parse, run
-from data_builders.fixtures import save_dataset, save_splits, upstream_rows, voicebench_prompt, wav_bytes
-from swift_tars.testing import read_logging, tiny_rlhf_command
+from swift_tars.testing.data import save_dataset, save_splits, upstream_rows, voicebench_prompt, wav_bytes
+from swift_tars.testing.runs import read_logging, tiny_rlhf_command
 
 
 def test_converted_datasets_train_with_swift_rlhf(tmp_path, tiny_omni):

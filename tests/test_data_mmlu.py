@@ -12,13 +12,13 @@ import soundfile as sf
 
 from data_builders import asr as asr_module
 from data_builders.cli import parse, run
-from data_builders.fixtures import mc_questions, voicebench_prompt, write_jsonl
 from data_builders.mmlu import rewrite_blanks
 from data_builders.pipeline import BuildError
 from data_builders.speak import Speaker, speech_script
 from data_builders.tts.base import TTSBackend
+from swift_tars.data.rows import validate_row
 from swift_tars.prompts import tars_text_prompt
-from swift_tars.rows import validate_row
+from swift_tars.testing.data import mc_questions, voicebench_prompt, write_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -144,8 +144,8 @@ class ScriptedTTS(TTSBackend):
         self.texts = []
 
     def synthesize(self, text, out_path, speaker=0):
-        from data_builders.audio import write_wav_atomic
-        from data_builders.fixtures import tone
+        from swift_tars.data.audio import write_wav_atomic
+        from swift_tars.testing.data import tone
         self.texts.append((text, speaker))
         write_wav_atomic(out_path, tone(16000, 0.25, 200 + len(self.texts)))
         return {'voice': f'v{speaker % 3}', 'duration_s': 0.25}
@@ -259,7 +259,7 @@ def test_demo_dataset_is_built_by_the_mmlu_builder(demo_dataset):
 
 
 def test_mmlu_layout_from_a_local_folder_and_limit_then_full_run(tmp_path):
-    from data_builders.fixtures import save_splits
+    from swift_tars.testing.data import save_splits
     questions = mc_questions(3)
     # the cais/mmlu `auxiliary_train` config nests each row under "train"; answers are 0-based indices
     nested = [{'question': q['question'], 'choices': q['options'], 'answer': i % 4, 'subject': ''}

@@ -5,7 +5,7 @@ import json
 import pytest
 import soundfile as sf
 
-from data_builders.fixtures import upstream_rows, voicebench_prompt, wav_bytes
+from swift_tars.testing.data import upstream_rows, voicebench_prompt, wav_bytes
 
 NAMES = {
     'tars-mmlu-speech': ('yuantuo666/MMLU_FULL-full_train_hf_format.merged.v1', 'default', ['train']),
@@ -23,7 +23,7 @@ def swift_env(tmp_path, monkeypatch):
     monkeypatch.setenv('MODELSCOPE_CACHE', str(tmp_path / 'ms-cache'))
     monkeypatch.delenv('USE_HF', raising=False)
     monkeypatch.delenv('TARS_SYSTEM_PROMPT', raising=False)
-    from swift_tars.dataset import register_datasets
+    from swift_tars.data.datasets import register_datasets
     register_datasets()
     return tmp_path
 
@@ -54,7 +54,7 @@ def swift_load(name, **kwargs):
 def test_names_map_to_their_dataset_meta(swift_env):
     from swift.dataset import DATASET_MAPPING
 
-    from swift_tars.dataset import HubDatasetLoader, TarsOmniPreprocessor
+    from swift_tars.data.datasets import HubDatasetLoader, TarsOmniPreprocessor
     for name, (hub_id, subset, splits) in NAMES.items():
         meta = DATASET_MAPPING[name]
         assert meta.hf_dataset_id == hub_id and meta.ms_dataset_id is None and meta.loader is HubDatasetLoader
@@ -124,7 +124,7 @@ def test_upstream_name_resolves_resamples_and_caches(swift_env, fake_hub, monkey
 
 
 def test_preprocessor_errors_name_the_row(swift_env, fake_hub):
-    from swift_tars.rows import RowError
+    from swift_tars.data.rows import RowError
     calls, tables = fake_hub
     tables[('hlt-lab/voicebench', 'openbookqa')] = lambda split: {
         'prompt': [voicebench_prompt('Good?', ['a', 'b', 'c', 'd']), voicebench_prompt('Bad?', ['a', 'b', 'c'])],
@@ -138,7 +138,7 @@ def test_preprocessor_errors_name_the_row(swift_env, fake_hub):
 def test_row_format_dataset_passes_through_and_is_validated(swift_env, demo_dataset):
     import datasets
 
-    from swift_tars.dataset import TarsOmniPreprocessor
+    from swift_tars.data.datasets import TarsOmniPreprocessor
     rows = [json.loads(line) for line in demo_dataset.read_text().splitlines()[:3]]
     ds = datasets.Dataset.from_list(rows)
     out = TarsOmniPreprocessor()(ds, load_from_cache_file=False)

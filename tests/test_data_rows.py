@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from data_builders.fixtures import tone
+from swift_tars.data.rows import RowError, make_row, validate_row
 from swift_tars.prompts import SYSTEM_THINK
-from swift_tars.rows import RowError, make_row, validate_row
+from swift_tars.testing.data import tone
 
 
 @pytest.fixture()

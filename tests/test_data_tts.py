@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from data_builders.fixtures import tone, wav_bytes
 from data_builders.mmlu import tts_options
 from data_builders.tts import BACKENDS, TTSError, get_backend
 from data_builders.tts.cosyvoice import CosyVoiceBackend
 from data_builders.tts.espeak import EspeakBackend
+from swift_tars.testing.data import tone, wav_bytes
 
 
 def test_registry_and_options():
@@ -135,7 +135,7 @@ def test_cosyvoice_setup_errors(tmp_path, prompts):
 
 def test_cosyvoice_through_the_builder_cli(tmp_path, prompts, stub_server):
     from data_builders.cli import parse, run
-    from data_builders.fixtures import mc_questions, write_jsonl
+    from swift_tars.testing.data import mc_questions, write_jsonl
 
     source = write_jsonl(tmp_path / 'src.jsonl', mc_questions(2))
     result = run(parse(['mmlu', '--source', str(source), '--out', str(tmp_path / 'out'), '--tts', 'cosyvoice',

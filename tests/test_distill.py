@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from swift_tars.distill import (cord_weights, remap_to_frame, reverse_kl, token_reverse_kl, weighted_token_mean)
+from swift_tars.grpo.distill import cord_weights, remap_to_frame, reverse_kl, token_reverse_kl, weighted_token_mean
 
 
 def test_reverse_kl_hand_computed():

@@ -12,7 +12,7 @@ from test_e2e_tars import free_port
 
 from swift_tars.answers import extract_choice
 from swift_tars.rewards.agreement import majority_letter
-from swift_tars.testing import read_completions, read_logging, tiny_rlhf_command
+from swift_tars.testing.runs import read_completions, read_logging, tiny_rlhf_command
 
 REWARDS = ['tars_accuracy', 'tars_format', 'tars_representation', 'tars_behavior', 'tars_agreement']
 COUNTER = str(Path(__file__).parent / 'plugins' / 'forward_counter.py')

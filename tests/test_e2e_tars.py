@@ -12,10 +12,10 @@ import pytest
 import torch
 from conftest import run_swift
 
-from swift_tars.advantages import per_modality_advantages
 from swift_tars.answers import extract_choice
+from swift_tars.grpo.advantages import per_modality_advantages
 from swift_tars.rewards.format import format_score
-from swift_tars.testing import read_completions, read_logging, tiny_rlhf_command
+from swift_tars.testing.runs import read_completions, read_logging, tiny_rlhf_command
 
 ALL = ['tars_accuracy', 'tars_format', 'tars_representation', 'tars_behavior']
 COLUMNS = ['TarsAccuracy', 'TarsFormat', 'TarsRepresentation', 'TarsBehavior']
@@ -132,7 +132,7 @@ def test_guard_stops_swift_at_start(tmp_path, tiny_omni, demo_dataset, tiny_embe
 
 def test_upstream_text_scoring_trains_text_rows_under_the_audio_prompt(tmp_path, tiny_omni, demo_dataset,
                                                                        tiny_embedder, rows_by_id):
-    """TARS_TEXT_SCORING=upstream (method.md §12): text rollouts are generated from the text prompt (their rewards
+    """TARS_TEXT_SCORING=upstream (docs/method.md §12): text rollouts are generated from the text prompt (their rewards
     are those of text completions) but the old-policy pass, hidden states and loss see the audio prompt. The run
     also evaluates in training (a 2-row validation set, 1 speech + 1 text rollout per question)."""
     val = tmp_path / 'val.jsonl'  # in-training evaluation too: pairing with num_generations_eval = 2

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from swift_tars.evaluation import eval_cli
-from swift_tars.testing import offline_env
+from swift_tars.testing.runs import offline_env
 
 pytestmark = pytest.mark.filterwarnings('ignore::DeprecationWarning')
 LIMIT, TOTAL = 8, 16  # the console-script test: 8 demo rows x 2 modes
@@ -150,7 +150,7 @@ def test_lora_adapter_is_loaded_by_ms_swift(tiny_omni, tiny_lora, demo_dataset, 
         created.append(original(*args, **kwargs))
         return created[-1]
 
-    monkeypatch.setattr(engine_module, 'create_engine', recording)
+    monkeypatch.setattr(eval_cli, 'create_engine', recording)
     out = tmp_path / 'lora-eval'
     argv = _args(['--model', str(tiny_omni), '--adapters', str(tiny_lora), '--eval_sets', f'demo={demo_dataset}',
                   '--modes', 'text', '--limit', '2', '--max_new_tokens', '16', '--torch_dtype', 'float32',

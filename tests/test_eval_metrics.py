@@ -90,7 +90,7 @@ def test_mrr_with_a_reference_run_summary_per_set_denominators():
 
 
 def test_mrr_reproduces_the_papers_qwen_row():
-    # method.md §10: Avg(A) = (61.51 + 81.09) / 2 = 71.30 over the fixed Qwen denominator 77.70 -> 91.76 %
+    # docs/method.md §10: Avg(A) = (61.51 + 81.09) / 2 = 71.30 over the fixed Qwen denominator 77.70 -> 91.76 %
     assert mrr((61.51 + 81.09) / 2, 77.70, 'paper')['value'] == pytest.approx(91.76, abs=0.005)
 
 

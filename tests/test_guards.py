@@ -1,7 +1,7 @@
 """Start-up guards: each incompatible flag is named with its fix."""
 import pytest
 
-from swift_tars.guards import TarsSetupError, check_training_setup
+from swift_tars.grpo.guards import TarsSetupError, check_training_setup
 
 OK = dict(num_generations=8, per_device_train_batch_size=4, steps_per_generation=2)
 

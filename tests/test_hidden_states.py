@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from swift_tars.hidden_states import PooledCapture, find_decoder_layers, masked_mean
+from swift_tars.grpo.hidden_states import PooledCapture, find_decoder_layers, masked_mean
 
 
 def test_masked_mean_exact_and_nan_for_empty_rows():

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from swift_tars.pairing import PairingError, pair_rows, question_runs, reference_cosines, text_view
+from swift_tars.grpo.pairing import PairingError, pair_rows, question_runs, reference_cosines, text_view
 from swift_tars.prompts import SYSTEM_THINK
 
 
@@ -86,7 +86,7 @@ def test_reference_cosines_skips_unusable_rows():
 def test_text_rows_keep_their_speech_prompt_for_upstream_scoring():
     from swift.rl_core.data import GRPOSample
 
-    from swift_tars.pairing import restore_speech_prompt
+    from swift_tars.grpo.pairing import restore_speech_prompt
     out = pair_rows([row('q1')] * 2, 2)
     assert 'tars_speech_prompt' not in out[0]
     sample = GRPOSample.from_row(out[1])

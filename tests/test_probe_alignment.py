@@ -6,8 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from swift_tars.evaluation.alignment import (alignment_path_score, answer_similarity, best_monotonic_path,
-                                             best_path_cells, cosine_matrix, token_cosine)
+from swift_tars.evaluation.alignment import (
+    alignment_path_score,
+    answer_similarity,
+    best_monotonic_path,
+    best_path_cells,
+    cosine_matrix,
+    token_cosine,
+)
 from swift_tars.evaluation.stats import t_interval, t_intervals
 
 T_975_3 = 3.182446305284263  # Student-t 97.5 % quantile, 3 degrees of freedom (tables: 3.182)

@@ -16,7 +16,7 @@ from typing import Dict, List
 import pytest
 from conftest import run_swift
 
-from swift_tars.testing import offline_env, tiny_rlhf_command
+from swift_tars.testing.runs import offline_env, tiny_rlhf_command
 
 TOKEN = 'hf_TARS_TEST_token_0123456789abcdef'  # must never appear in any output or uploaded file
 SECRET_IN_ARGS = 'hf_secret_from_training_args_42'  # as if the run had been started with --hub_token
@@ -106,6 +106,20 @@ class FakeHub:
 # fixtures: one real checkpoint, an eval summary
 
 
+def _randomize_lora_b(path: Path) -> None:
+    """LoRA B starts at zero and one step may leave it there (lr 0 on the first step, or equal rewards within a
+    modality); seeded random B values make the merge visible in every projection."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(path)
+    generator = torch.Generator().manual_seed(0)
+    for name, value in weights.items():
+        if 'lora_B' in name:
+            weights[name] = torch.randn(value.shape, generator=generator, dtype=value.dtype) * 0.1
+    save_file(weights, path)
+
+
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory, tiny_omni, demo_dataset) -> Path:
     """A LoRA checkpoint of a 1-step `swift rlhf` run with the plugin (plus the run dir's tars_config.json)."""
@@ -117,6 +131,7 @@ def checkpoint(tmp_path_factory, tiny_omni, demo_dataset) -> Path:
     run_swift(cmd, tmp / 'rlhf.log')
     [ckpt] = list(out.glob('v*/checkpoint-1'))
     assert (ckpt / 'adapter_config.json').is_file() and (ckpt.parent / 'tars_config.json').is_file()
+    _randomize_lora_b(ckpt / 'adapter_model.safetensors')
     # as if the run had been launched with `--hub_token`: ms-swift writes it into args.json
     args = json.loads((ckpt / 'args.json').read_text())
     args['hub_token'] = SECRET_IN_ARGS
@@ -266,7 +281,7 @@ def test_push_errors_never_show_the_token(tmp_path, checkpoint):
 
 def test_model_card_unit():
     """Card from plain dicts: hub-id base model, registered dataset, layer ranges, secrets dropped from args."""
-    from swift_tars.model_card import build_card, sanitize_args
+    from swift_tars.release.model_card import build_card, sanitize_args
 
     args = {'model': 'Qwen/Qwen2.5-Omni-7B', 'dataset': ['tars-mmlu-speech'], 'num_generations': 8,
             'per_device_train_batch_size': 4, 'gradient_accumulation_steps': 2, 'global_world_size': 8,

@@ -1,4 +1,4 @@
-"""The private ms-swift API that swift_tars/trainer.py relies on: fails loudly if ms-swift changes."""
+"""The private ms-swift API that swift_tars/grpo/trainer.py relies on: fails loudly if ms-swift changes."""
 import inspect
 import os
 import re
@@ -7,14 +7,14 @@ import sys
 from swift.rlhf_trainers import GRPOTrainer
 
 import swift_tars
-from swift_tars import trainer
+from swift_tars.grpo import trainer
 
 
 def test_pinned_version():
     import swift
     assert swift.__version__ == swift_tars.SWIFT_VERSION, (
         f'ms-swift {swift.__version__} is installed but swift-tars is pinned to {swift_tars.SWIFT_VERSION}: re-check '
-        'every hook in swift_tars/trainer.py before changing the pin')
+        'every hook in swift_tars/grpo/trainer.py before changing the pin')
 
 
 def test_overridden_and_called_methods_keep_their_signatures():
@@ -31,7 +31,7 @@ def test_attributes_are_still_assigned_by_ms_swift():
     from swift.rlhf_trainers import rlhf_mixin, rollout_mixin
     source = inspect.getsource(GRPOTrainer) + inspect.getsource(rollout_mixin) + inspect.getsource(rlhf_mixin)
     missing = [a for a in trainer.SWIFT_ATTRIBUTES if not re.search(rf'self\.{a}\s*(?::[^=]+)?=', source)]
-    assert not missing, f'ms-swift no longer assigns {missing}; swift_tars/trainer.py reads them'
+    assert not missing, f'ms-swift no longer assigns {missing}; swift_tars/grpo/trainer.py reads them'
 
 
 def test_data_classes_have_the_fields_we_use():
@@ -47,7 +47,7 @@ def test_every_hook_is_documented_in_the_trainer_docstring():
     doc = trainer.__doc__
     undocumented = [n for n in list(trainer.SWIFT_HOOKS) + list(trainer.SWIFT_ATTRIBUTES) if f'``{n}``' not in doc
                     and f'GRPOTrainer.{n}``' not in doc]
-    assert not undocumented, f'list these in swift_tars/trainer.py\'s docstring: {undocumented}'
+    assert not undocumented, f'list these in swift_tars/grpo/trainer.py\'s docstring: {undocumented}'
 
 
 def test_trainer_mapping_is_a_dotted_path_we_can_replace():
@@ -70,7 +70,7 @@ def test_plugin_registers_rewards_and_trainer():
                 'swift.utils.import_external_file changed how it names or caches plugin modules; update plugin.py')
         for name in ('tars_accuracy', 'tars_format', 'tars_representation', 'tars_behavior', 'tars_agreement'):
             assert name in orms, name
-        assert TrainerFactory.TRAINER_MAPPING['grpo'] == 'swift_tars.trainer.TarsGRPOTrainer'
+        assert TrainerFactory.TRAINER_MAPPING['grpo'] == 'swift_tars.grpo.trainer.TarsGRPOTrainer'
         assert TrainerFactory.get_trainer_cls(type('A', (), {'rlhf_type': 'grpo'})) is trainer.TarsGRPOTrainer
     finally:
         TrainerFactory.TRAINER_MAPPING['grpo'] = original

@@ -1,8 +1,8 @@
 """The CORD teacher view: text prompt, no audio, identical completion tokens (ms-swift's own encoding)."""
 import torch
 
-from swift_tars.pairing import pair_rows
-from swift_tars.teacher import collate_teacher, text_teacher_sample
+from swift_tars.grpo.pairing import pair_rows
+from swift_tars.grpo.teacher import collate_teacher, text_teacher_sample
 
 
 def test_teacher_sees_text_and_no_audio(tiny_omni, demo_rows):

@@ -5,7 +5,7 @@ import torch
 
 
 def test_tiny_omni_is_deterministic_and_loader_ready(tmp_path):
-    from swift_tars.testing import OMNI_SPECIAL_TOKENS, build_tiny_omni
+    from swift_tars.testing.models import OMNI_SPECIAL_TOKENS, build_tiny_omni
     a, b = build_tiny_omni(tmp_path / 'a'), build_tiny_omni(tmp_path / 'b')
     for name in ('model.safetensors', 'tokenizer.json', 'config.json', 'generation_config.json'):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
@@ -23,7 +23,7 @@ def test_tiny_omni_is_deterministic_and_loader_ready(tmp_path):
 
 
 def test_tiny_embedder_is_deterministic(tmp_path):
-    from swift_tars.testing import build_tiny_embedder
+    from swift_tars.testing.models import build_tiny_embedder
     a, b = build_tiny_embedder(tmp_path / 'a'), build_tiny_embedder(tmp_path / 'b')
     assert (a / 'model.safetensors').read_bytes() == (b / 'model.safetensors').read_bytes()
     assert json.loads((a / 'modules.json').read_text())[1]['type'].endswith('Pooling')

@@ -4,9 +4,9 @@
 """
 from typing import Dict, Type
 
-from .base import TTSBackend, TTSError
-from .cosyvoice import CosyVoiceBackend
-from .espeak import EspeakBackend
+from data_builders.tts.base import TTSBackend, TTSError
+from data_builders.tts.cosyvoice import CosyVoiceBackend
+from data_builders.tts.espeak import EspeakBackend
 
 BACKENDS: Dict[str, Type[TTSBackend]] = {EspeakBackend.name: EspeakBackend, CosyVoiceBackend.name: CosyVoiceBackend}
 

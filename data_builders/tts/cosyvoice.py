@@ -1,4 +1,4 @@
-"""CosyVoice2 zero-shot TTS (as upstream, method.md §2.2 step 4): through its Python package or a server.
+"""CosyVoice2 zero-shot TTS (as upstream, docs/method.md §2.2 step 4): through its Python package or a server.
 
 Speaker prompts: a folder of short reference clips (``*.wav``/``*.flac``/``*.mp3``, ≤ 5 s is best), each
 with its transcript in a ``.txt`` file of the same name beside it; speaker ``i`` uses clip
@@ -18,8 +18,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..audio import to_16k_mono, write_wav_atomic
-from .base import TTSBackend, TTSError
+from data_builders.tts.base import TTSBackend, TTSError
+from swift_tars.data.audio import to_16k_mono, write_wav_atomic
 
 CLIP_SUFFIXES = ('.wav', '.flac', '.mp3', '.ogg')
 

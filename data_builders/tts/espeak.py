@@ -6,8 +6,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, Sequence
 
-from ..audio import to_16k_mono, write_wav_atomic
-from .base import TTSBackend, TTSError
+from data_builders.tts.base import TTSBackend, TTSError
+from swift_tars.data.audio import to_16k_mono, write_wav_atomic
 
 DEFAULT_VOICES = ('en-us', 'en-gb', 'en-gb-scotland', 'en-gb-x-rp', 'en-029', 'en-gb-x-gbclan')
 DEFAULT_VARIANTS = ('m1', 'm3', 'm7', 'f1', 'f2', 'f4')

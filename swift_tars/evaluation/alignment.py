@@ -1,10 +1,10 @@
 """Speech/text alignment measures on hidden states (numpy, no torch).
 
-- :func:`token_cosine` / :func:`answer_similarity`: the paper's layer-similarity probe (method.md §10):
+- :func:`token_cosine` / :func:`answer_similarity`: the paper's layer-similarity probe (docs/method.md §10):
   cosine between the speech-prompt and the text-prompt hidden state of the *same* answer token, per layer,
   averaged over the answer tokens.
 - :func:`best_monotonic_path` / :func:`alignment_path_score`: an Alignment Path Score in the spirit of
-  arXiv 2510.12116 (method.md §14.2): the best monotonic alignment between the speech-prompt states and
+  arXiv 2510.12116 (docs/method.md §14.2): the best monotonic alignment between the speech-prompt states and
   the text-prompt states through their cosine matrix, scored by the mean cosine along that path.
 """
 from typing import List, NamedTuple, Tuple

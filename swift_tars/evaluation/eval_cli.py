@@ -12,9 +12,20 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from .engine import BACKENDS, DTYPES, EngineConfigError
-from .eval_sets import EvalSetError
-from .metrics import MODES
+from swift_tars.evaluation import runner
+from swift_tars.evaluation.engine import (
+    BACKENDS,
+    DTYPES,
+    EngineConfigError,
+    check_backend,
+    check_model_paths,
+    create_engine,
+    request_config,
+)
+from swift_tars.evaluation.eval_sets import EvalSetError, load_eval_sets
+from swift_tars.evaluation.metrics import MODES, Reference, reference_from_summary, summarize
+from swift_tars.evaluation.predictions import PredictionStore
+from swift_tars.evaluation.report import markdown, write_summary
 
 RUN_KEYS = ('model', 'adapters', 'model_type', 'torch_dtype', 'infer_backend', 'max_new_tokens', 'temperature',
             'top_p', 'seed')
@@ -53,7 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_reference(spec: Optional[str]):
     """``--reference_text_acc``: a percentage, or the path of another run's ``summary.json``."""
-    from .metrics import Reference, reference_from_summary
 
     if spec is None:
         return None
@@ -116,12 +126,6 @@ def main(args: argparse.Namespace, engine_factory=None) -> int:
 
 
 def _main(args: argparse.Namespace, engine_factory=None) -> int:
-    from . import runner
-    from .engine import check_backend, check_model_paths, create_engine, request_config
-    from .eval_sets import load_eval_sets
-    from .metrics import summarize
-    from .predictions import PredictionStore
-    from .report import markdown, write_summary
 
     t0 = time.time()
     modes: List[str] = list(dict.fromkeys(args.modes))

@@ -1,4 +1,4 @@
-"""Eval sets in the row format, and the speech-mode / text-mode chat requests of a row (method.md §3, §10).
+"""Eval sets in the row format, and the speech-mode / text-mode chat requests of a row (docs/method.md §3, §10).
 
 Speech mode: the row's ``messages`` (system ``SYSTEM_THINK`` + user ``<audio>``) and its ``audios``.
 Text mode: the same messages with the last user turn replaced by the row's ``text_query`` verbatim and no
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from ..answers import normalize_gold
-from ..prompts import SYSTEM_THINK
-from ..rows import ANSWER_INDEX, AUDIOS, MESSAGES, OPTIONS, QUESTION_ID, SOLUTION, TEXT_QUERY
-from .metrics import MODES, SPEECH, TEXT
+from swift_tars.answers import normalize_gold
+from swift_tars.data.rows import ANSWER_INDEX, AUDIOS, MESSAGES, OPTIONS, QUESTION_ID, SOLUTION, TEXT_QUERY
+from swift_tars.evaluation.metrics import MODES, SPEECH, TEXT
+from swift_tars.prompts import SYSTEM_THINK
 
 
 class EvalSetError(ValueError):

@@ -1,10 +1,10 @@
 """Accuracy, gap, own ratio and Modality Recovery Rate from scored predictions (pure Python).
 
 All accuracies are percentages (0-100) over the full set: an item whose answer could not be extracted
-counts as wrong (method.md §10). Per set and mode: accuracy and extraction-failure rate; per set:
+counts as wrong (docs/method.md §10). Per set and mode: accuracy and extraction-failure rate; per set:
 gap = text − speech (points) and own ratio = speech / text (this model's own text accuracy, %).
 
-MRR (paper Eq. 1, method.md §10 caveat) = speech accuracy / a *reference* text accuracy, e.g. the base
+MRR (paper Eq. 1, docs/method.md §10 caveat) = speech accuracy / a *reference* text accuracy, e.g. the base
 model's or the original text backbone's; it is reported only when a reference is given, and every value
 says which denominator it used. Overall numbers come twice: item-weighted (all items of all sets pooled)
 and the paper's unweighted mean over sets (``Avg(A) = (MMSU + OBQA) / 2``).

@@ -1,11 +1,11 @@
-"""Teacher-forced speech/text hidden states of one model (the paper's Fig. 2 probe, method.md §10, §14.2).
+"""Teacher-forced speech/text hidden states of one model (the paper's Fig. 2 probe, docs/method.md §10, §14.2).
 
 For one eval row and one answer text, the speech request (``SYSTEM_THINK`` + audio) and the text request
 (``SYSTEM_THINK`` + ``text_query``) are each encoded *with the answer as the assistant turn* by the model's
 own ms-swift template (training mode, so the labels mark the answer), run through one forward pass, and the
 output of every decoder layer is captured with forward hooks (layer i = output of decoder layer i, 1-based;
 the last layer is taken before the final norm). The layers are found like the trainer's ``R_rep`` finds
-them (:func:`swift_tars.hidden_states.find_decoder_layers`: ``thinker.model.layers`` for Qwen2.5-Omni,
+them (:func:`swift_tars.grpo.hidden_states.find_decoder_layers`: ``thinker.model.layers`` for Qwen2.5-Omni,
 ``model.layers`` for plain LLMs, through a PEFT wrapper).
 
 Positions used (indices into each encoded sequence):
@@ -26,7 +26,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .alignment import best_monotonic_path
+from swift_tars.evaluation.alignment import best_monotonic_path
+from swift_tars.evaluation.eval_sets import build_request
+from swift_tars.evaluation.stats import t_intervals
 
 
 class ProbeError(RuntimeError):
@@ -184,7 +186,6 @@ def probe_item(model, template, layers: list, row: dict, answer: str, requests: 
 
 def summarize_items(items: Sequence[ItemResult], confidence: float = 0.95) -> dict:
     """Per layer: mean and Student-t interval over items of the similarity and of the APS."""
-    from .stats import t_intervals
 
     out = {}
     for key in ('similarity', 'aps'):
@@ -203,9 +204,8 @@ def probe_model(engine, rows: Sequence[dict], answers: Sequence[str], *, progres
     """Runs :func:`probe_item` for every (row, answer) with ``engine``'s model and template; the summary dict."""
     from tqdm import tqdm
 
-    from .eval_sets import build_request
-
-    from ..hidden_states import find_decoder_layers  # the same layers the trainer's R_rep hooks
+    # deferred: torch; the same decoder layers the trainer's R_rep hooks
+    from swift_tars.grpo.hidden_states import find_decoder_layers
 
     model, template = engine.model, engine.template
     model.eval()

@@ -14,8 +14,18 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from .engine import DTYPES, EngineConfigError
-from .eval_sets import EvalSetError
+from swift_tars.evaluation.engine import (
+    DTYPES,
+    EngineConfigError,
+    check_model_paths,
+    create_engine,
+    generate,
+    is_adapter_dir,
+    request_config,
+)
+from swift_tars.evaluation.eval_sets import EvalSetError, build_request, gold_letter, load_eval_set, parse_set_spec
+from swift_tars.evaluation.plots import plot_layers
+from swift_tars.evaluation.probe import ProbeError, probe_model
 
 ANSWER_SOURCES = ('text', 'gold')
 
@@ -48,7 +58,6 @@ def _name(path: str) -> str:
 
 def model_specs(args: argparse.Namespace) -> List[dict]:
     """(label, model, adapters) of the probed model and of the ``--compare`` one."""
-    from .engine import check_model_paths, is_adapter_dir
 
     specs = [{'model': args.model, 'adapters': list(args.adapters)}]
     if args.compare:
@@ -81,8 +90,6 @@ def answers_for(engine, rows: list, source: str, max_new_tokens: int, batch_size
     """The teacher-forced answer of each row: the engine's greedy text-mode completion, or the gold one."""
     from tqdm import tqdm
 
-    from .engine import generate, request_config
-    from .eval_sets import build_request, gold_letter
 
     if source == 'gold':
         return [f'<answer>The answer is {gold_letter(row)}.</answer>' for row in rows]
@@ -95,7 +102,6 @@ def answers_for(engine, rows: list, source: str, max_new_tokens: int, batch_size
 
 
 def main(args: argparse.Namespace) -> int:
-    from .probe import ProbeError
 
     try:
         return _main(args)
@@ -107,10 +113,6 @@ def main(args: argparse.Namespace) -> int:
 def _main(args: argparse.Namespace) -> int:
     import gc
 
-    from .engine import create_engine
-    from .eval_sets import load_eval_set, parse_set_spec
-    from .plots import plot_layers
-    from .probe import probe_model
 
     if args.n < 1:
         raise EvalSetError('--n must be at least 1')

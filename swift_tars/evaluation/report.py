@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 from typing import List, Optional
 
-from .metrics import SPEECH, TEXT
+from swift_tars.evaluation.metrics import SPEECH, TEXT
 
 DEFINITIONS = {
     'accuracy': 'percent of all items whose extracted letter (swift_tars.answers.extract_choice) equals the gold '
@@ -13,7 +13,7 @@ DEFINITIONS = {
     'gap': 'text accuracy minus speech accuracy, in points',
     'own_ratio': "speech accuracy / this model's own text accuracy, in percent",
     'mrr': 'Modality Recovery Rate: speech accuracy / a reference text accuracy (--reference_text_acc), in '
-           'percent; the denominator and its source are stored with every value (method.md §10)',
+           'percent; the denominator and its source are stored with every value (docs/method.md §10)',
     'item_weighted': 'all items of all sets pooled',
     'unweighted_mean_over_sets': "mean of the per-set accuracies, the paper's Avg(A) / Avg(T)",
 }
@@ -73,7 +73,7 @@ def _mrr_note(summary: dict) -> str:
     ref = summary.get('reference')
     if not ref:
         return ('MRR = speech accuracy / a reference text accuracy (the paper divides by the original text '
-                "backbone's, method.md §10): not computed, pass --reference_text_acc (a number, or the "
+                "backbone's, docs/method.md §10): not computed, pass --reference_text_acc (a number, or the "
                 "summary.json of the base model's run).")
     if ref.get('value') is not None:
         return f"MRR = speech accuracy / {ref['value']:.2f}, the reference text accuracy given by {ref['source']}."

@@ -7,11 +7,11 @@ before the next batch starts.
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
-from ..answers import extract_choice
-from ..rows import OPTIONS, QUESTION_ID
-from .engine import Completion, generate
-from .eval_sets import EvalSet, build_request, gold_letter
-from .predictions import PredictionStore
+from swift_tars.answers import extract_choice
+from swift_tars.data.rows import OPTIONS, QUESTION_ID
+from swift_tars.evaluation.engine import Completion, generate
+from swift_tars.evaluation.eval_sets import EvalSet, build_request, gold_letter
+from swift_tars.evaluation.predictions import PredictionStore
 
 SUBJECT_COLUMNS = ('subject', 'category')
 

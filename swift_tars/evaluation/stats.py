@@ -1,4 +1,4 @@
-"""Student-t confidence intervals of a mean (the paper's 95 % interval over items, method.md §10)."""
+"""Student-t confidence intervals of a mean (the paper's 95 % interval over items, docs/method.md §10)."""
 import math
 from typing import NamedTuple, Optional, Sequence
 

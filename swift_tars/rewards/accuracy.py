@@ -11,8 +11,8 @@ from typing import Any, List, Mapping
 
 from swift.rewards import ORM
 
-from ..answers import extract_choice, normalize_gold
-from ..rows import ANSWER_INDEX, SOLUTION, MissingColumnError, options_of, row_label
+from swift_tars.answers import extract_choice, normalize_gold
+from swift_tars.data.rows import ANSWER_INDEX, SOLUTION, MissingColumnError, options_of, row_label
 
 
 def gold_letters(batch: Mapping[str, Any], n: int) -> List[str]:
@@ -48,7 +48,7 @@ def correctness(completions: List[str], batch: Mapping[str, Any]) -> List[float]
 
 
 class TarsAccuracy(ORM):
-    """Answer accuracy for both modalities (method.md §5.2, deterministic extractor)."""
+    """Answer accuracy for both modalities (docs/method.md §5.2, deterministic extractor)."""
 
     def __call__(self, completions: List[str], **kwargs) -> List[float]:
         return correctness(completions, kwargs)

@@ -23,10 +23,10 @@ from typing import List, Optional, Sequence, Tuple
 
 from swift.rewards import ORM
 
-from ..answers import extract_choice
-from ..config import TarsConfig
-from ..pairing import question_runs, rollout_groups
-from ..rows import SPEECH, TEXT, options_of
+from swift_tars.answers import extract_choice
+from swift_tars.config import TarsConfig
+from swift_tars.data.rows import SPEECH, TEXT, options_of
+from swift_tars.grpo.pairing import question_runs, rollout_groups
 
 JUDGE_PROMPT = ('Two answers to the same multiple-choice question are given.\n{options}Reference answer: option '
                 '{reference}.\nCandidate answer:\n{candidate}\n\nDoes the candidate choose the same option as the '

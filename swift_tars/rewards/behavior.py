@@ -1,5 +1,5 @@
 """``tars_behavior``: embedding cosine between a speech completion and the correct text completions of
-the same question (method.md §5.4), with a sentence-transformers model (``TARS_EMBEDDING_MODEL``,
+the same question (docs/method.md §5.4), with a sentence-transformers model (``TARS_EMBEDDING_MODEL``,
 default ``Qwen/Qwen3-Embedding-0.6B``).
 
 The embedder is loaded once per process, lazily, outside ZeRO-3 partitioning, on the rank's device.
@@ -11,10 +11,10 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 from swift.rewards import ORM
 
-from ..config import TarsConfig
-from ..pairing import question_runs, reference_cosines, rollout_groups
-from ..rows import SPEECH, TEXT
-from .accuracy import correctness
+from swift_tars.config import TarsConfig
+from swift_tars.data.rows import SPEECH, TEXT
+from swift_tars.grpo.pairing import question_runs, reference_cosines, rollout_groups
+from swift_tars.rewards.accuracy import correctness
 
 _TAGS = re.compile(r'</?(?:think|answer)>')
 _EMBEDDERS: Dict[Tuple[str, str], Any] = {}  # (model, device) -> SentenceTransformer, one per process

@@ -1,4 +1,4 @@
-"""``tars_format``: 1.0 for the strict TARS layout, 0.5 for the loose one, 0.0 otherwise (method.md §5.1).
+"""``tars_format``: 1.0 for the strict TARS layout, 0.5 for the loose one, 0.0 otherwise (docs/method.md §5.1).
 
 strict: ``^<think>.*?</think>\\s*<answer>.*The answer is X[.:,].*</answer>$``;
 loose: ``^<think>.*<answer>.*X[.:,]`` (both DOTALL, on the stripped completion). X ranges over the
@@ -17,9 +17,9 @@ from typing import List, Optional, Sequence, Tuple
 
 from swift.rewards import ORM
 
-from ..answers import choice_letters
-from ..config import TarsConfig
-from ..rows import options_of
+from swift_tars.answers import choice_letters
+from swift_tars.config import TarsConfig
+from swift_tars.data.rows import options_of
 
 
 @lru_cache(maxsize=32)

@@ -1,5 +1,5 @@
 """``tars_representation``: layer-wise cosine between a speech rollout's hidden states and those of the
-correct text rollouts of the same question (method.md §5.3).
+correct text rollouts of the same question (docs/method.md §5.3).
 
 ORMs cannot see the policy, so the registered class is a placeholder that returns ``None``; the
 swift-tars trainer captures the pooled states during GRPO's old-policy forward and fills this
@@ -16,8 +16,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 import torch
 from swift.rewards import ORM
 
-from ..pairing import question_runs, reference_cosines, rollout_groups
-from ..rows import SPEECH, TEXT
+from swift_tars.data.rows import SPEECH, TEXT
+from swift_tars.grpo.pairing import question_runs, reference_cosines, rollout_groups
 
 EMPTY_POOL_POLICIES = ('neutral', 'penalty')
 

@@ -3,7 +3,7 @@
 :class:`TarsOmniPreprocessor` turns rows of the released upstream schema (``question``, ``options``,
 ``answer_index``, ``prompt_for_tts``, HF ``Audio``, ``key``/``question_id``) and VoiceBench rows
 (``prompt``, ``reference``, ``audio``, …) into the swift-tars row format (``rows.py``); rows already in
-the row format pass through after :func:`~swift_tars.rows.validate_row`. Audio is resampled to 16 kHz
+the row format pass through after :func:`~swift_tars.data.rows.validate_row`. Audio is resampled to 16 kHz
 once and written to a content-addressed wav cache (``$TARS_AUDIO_CACHE``, default
 ``~/.cache/swift_tars/wav``), so reruns write no duplicate files. The system prompt is the TARS think
 prompt unless ``$TARS_SYSTEM_PROMPT`` is set.
@@ -18,8 +18,13 @@ from swift.dataset import DatasetMeta, SubsetDataset, register_dataset
 from swift.dataset.loader import DatasetLoader
 from swift.dataset.preprocessor import AutoPreprocessor, RowPreprocessor
 
-from .config import TarsConfig
-from .rows import AUDIOS, MESSAGES, TEXT_QUERY, RowError, make_row, validate_row
+from swift_tars.config import TarsConfig
+from swift_tars.data.rows import AUDIOS, MESSAGES, TEXT_QUERY, RowError, make_row, validate_row
+from swift_tars.data.upstream import HUB_ID as UPSTREAM_ID
+from swift_tars.data.upstream import upstream_fields
+from swift_tars.data.voicebench import HUB_ID as VOICEBENCH_ID
+from swift_tars.data.voicebench import SPLITS, voicebench_fields
+from swift_tars.data.wavcache import store_audio
 
 UPSTREAM, VOICEBENCH, ROWS = 'upstream', 'voicebench', 'rows'
 INDEX_COLUMN = '__tars_index'  # row position within its split (OBQA keys are obqa_<index>)
@@ -78,9 +83,6 @@ class TarsOmniPreprocessor(RowPreprocessor):
         return dataset
 
     def preprocess(self, row: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-        from data_builders.upstream import upstream_fields
-        from data_builders.voicebench import voicebench_fields
-        from data_builders.wavcache import store_audio
 
         index = row.pop(INDEX_COLUMN, None)
         where = f'{self.label} row {index}'
@@ -115,9 +117,6 @@ class HubDatasetLoader(DatasetLoader):
 
 def dataset_metas() -> List[DatasetMeta]:
     """The swift-tars datasets: the upstream training set and the two VoiceBench eval sets."""
-    from data_builders.upstream import HUB_ID as UPSTREAM_ID
-    from data_builders.voicebench import HUB_ID as VOICEBENCH_ID
-    from data_builders.voicebench import SPLITS
 
     return [
         DatasetMeta(

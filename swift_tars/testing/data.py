@@ -7,6 +7,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from swift_tars.prompts import rewrite_blanks, tars_text_prompt
+
 VOICEBENCH_INSTRUCTION = ('What is the answer to the above multiple choice question? '
                           'Select one of the following: A, B, C, or D.')
 
@@ -29,6 +31,7 @@ def wav_bytes(sample_rate: int, seconds: float, freq: float = 220.0, channels: i
 
 
 def write_jsonl(path, rows: Sequence[dict]) -> Path:
+    """Writes ``rows`` as UTF-8 JSON lines; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows), encoding='utf-8')
@@ -56,9 +59,6 @@ def upstream_rows(audio: Sequence[dict]) -> Dict[str, list]:
     n = len(audio)
     questions = [f'Upstream question {i + 1} asks about the ___.' for i in range(n)]
     options = [[f'east {i}', f'west {i}', f'north {i}', f'south {i}'] for i in range(n)]
-    from swift_tars.prompts import tars_text_prompt
-
-    from .mmlu import rewrite_blanks
 
     return {
         'key': [f'mmlu@{i + 1}' for i in range(n)],

@@ -14,7 +14,7 @@ import torch
 from swift.rl_core.data import GRPOBatch
 from swift.rlhf_trainers.utils import collate_to_grpo_micro_batch, encode_sample
 
-from .rows import AUDIOS, MODALITY, SPEECH, TEXT_QUERY
+from swift_tars.data.rows import AUDIOS, MODALITY, SPEECH, TEXT_QUERY
 
 
 def text_teacher_sample(sample):

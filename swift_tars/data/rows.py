@@ -14,6 +14,9 @@ overwrites it) or ``teacher_prompt`` (it switches on ms-swift's self-distillatio
 """
 from typing import Any, List, Mapping, Optional, Sequence
 
+from swift_tars.answers import choice_letters
+from swift_tars.prompts import SPEECH_USER_CONTENT, SYSTEM_THINK
+
 MESSAGES, AUDIOS, TEXT_QUERY, SOLUTION, QUESTION_ID, OPTIONS = (
     'messages', 'audios', 'text_query', 'solution', 'question_id', 'options')
 ANSWER_INDEX = 'answer_index'  # accepted instead of ``solution`` (upstream schema)
@@ -77,7 +80,6 @@ def make_row(*, audio: str, text_query: str, solution: str, question_id: str, op
              system: Optional[str] = None, **optional: Any) -> dict:
     """One row in the row format; ``optional`` columns (``subject``, ``source``, ``question``) whose value is
     None are left out. ``system`` defaults to the TARS think prompt."""
-    from .prompts import SPEECH_USER_CONTENT, SYSTEM_THINK
 
     row = {
         MESSAGES: [{'role': 'system', 'content': SYSTEM_THINK if system is None else system},
@@ -145,7 +147,6 @@ def validate_row(row: Mapping[str, Any], where: str = '', *, num_options: Option
     and ``question_id``; ``num_options`` (if given, else at least 2) non-empty options; a gold letter among
     them; no reserved column.
     """
-    from .answers import choice_letters
 
     if not isinstance(row, Mapping):
         raise RowError(f'{where or "row"}: expected a JSON object, got {type(row).__name__}')

@@ -13,7 +13,7 @@ loaded and nothing is downloaded:
    look like JSON (``--vllm_limit_mm_per_prompt '{...}'``) must parse;
 3. the ``--external_plugins`` files are imported with ``swift.utils.import_external_file`` (so the ``tars_*``
    rewards are registered);
-4. swift-tars' checks on the parsed values: the batch rules of :func:`swift_tars.guards.check_training_setup`
+4. swift-tars' checks on the parsed values: the batch rules of :func:`swift_tars.grpo.guards.check_training_setup`
    (``steps_per_generation`` defaults to ``gradient_accumulation_steps``), ms-swift's own generation-batch
    arithmetic for ``NPROC_PER_NODE × NNODES`` processes, every ``--reward_funcs`` name registered in
    ``swift.rewards.orms``, the ``--reward_weights`` count, ``--deepspeed`` a built-in name, a file or JSON,
@@ -34,6 +34,10 @@ import os
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from swift_tars.cli import plugin_path
+from swift_tars.config import TarsConfig, TarsConfigError, parse_layers
+from swift_tars.grpo.guards import TarsSetupError, check_training_setup
 
 COMMANDS = ('rlhf', 'rollout', 'export')
 ARGUMENT_CLASSES = {'rlhf': 'RLHFArguments', 'rollout': 'RolloutArguments', 'export': 'ExportArguments'}
@@ -249,7 +253,6 @@ def _looks_local(path: str) -> bool:
 
 
 def _check_tars_env(env: Mapping[str, str], problems: List[str]):
-    from .config import TarsConfig, TarsConfigError
 
     try:
         return TarsConfig.from_env(env)
@@ -261,8 +264,6 @@ def _check_tars_env(env: Mapping[str, str], problems: List[str]):
 def _check_rlhf(ns, env: Mapping[str, str], cwd: Optional[str], result: CheckResult, plugins: List[str]) -> None:
     from swift.rewards import orms
 
-    from .cli import plugin_path
-    from .guards import TarsSetupError, check_training_setup
 
     p, w = result.problems, result.warnings
     if ns.rlhf_type != 'grpo':
@@ -426,7 +427,6 @@ def _num_layers(model: Optional[str], cwd: Optional[str]) -> Optional[int]:
 
 def _check_layers(spec: str, model: Optional[str], cwd: Optional[str], problems: List[str]) -> None:
     """``TARS_LAYERS`` against the model's decoder-layer count, when it is known without loading anything."""
-    from .config import TarsConfigError, parse_layers
 
     n = _num_layers(model, cwd)
     if n is None:

@@ -22,7 +22,7 @@ TAGS = ['speech', 'grpo', 'tars', 'qwen2.5-omni']
 PAPER = 'https://arxiv.org/abs/2601.05543'
 SECRET_KEY = re.compile(r'(token|secret|password|api_key|apikey)$', re.IGNORECASE)
 
-# registered dataset names (swift_tars.dataset) -> hub ids
+# registered dataset names (swift_tars.data.datasets) -> hub ids
 _REGISTERED = {
     'tars-mmlu-speech': 'yuantuo666/MMLU_FULL-full_train_hf_format.merged.v1',
     'tars-voicebench-mmsu': 'hlt-lab/voicebench',

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
-from .rows import AUDIOS, MESSAGES, MODALITY, QUESTION_ID, SPEECH, TEXT, TEXT_QUERY, column
+from swift_tars.data.rows import AUDIOS, MESSAGES, MODALITY, QUESTION_ID, SPEECH, TEXT, TEXT_QUERY, column
 
 REFERENCE_MODES = ('mean', 'round_robin')
 

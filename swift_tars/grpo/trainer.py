@@ -53,16 +53,17 @@ from swift.dataset import RowPreprocessor
 from swift.rl_core.data import OnPolicySample
 from swift.rlhf_trainers import GRPOTrainer
 
-from .advantages import per_modality_advantages
-from .config import TarsConfig
-from .distill import cord_weights, remap_to_frame, token_reverse_kl, weighted_token_mean
-from .guards import TarsSetupError, check_training_setup
-from .hidden_states import OutputCapture, PooledCapture, find_decoder_layers, find_output_layers
-from .pairing import pair_rows, restore_speech_prompt
-from .rewards.accuracy import correctness
-from .rewards.representation import representation_rewards
-from .rows import MODALITY, QUESTION_ID, SPEECH, TEXT
-from .teacher import collate_teacher, completion_states
+from swift_tars import SWIFT_VERSION, __version__
+from swift_tars.config import TarsConfig
+from swift_tars.data.rows import MODALITY, QUESTION_ID, SPEECH, TEXT
+from swift_tars.grpo.advantages import per_modality_advantages
+from swift_tars.grpo.distill import cord_weights, remap_to_frame, token_reverse_kl, weighted_token_mean
+from swift_tars.grpo.guards import TarsSetupError, check_training_setup
+from swift_tars.grpo.hidden_states import OutputCapture, PooledCapture, find_decoder_layers, find_output_layers
+from swift_tars.grpo.pairing import pair_rows, restore_speech_prompt
+from swift_tars.grpo.teacher import collate_teacher, completion_states
+from swift_tars.rewards.accuracy import correctness
+from swift_tars.rewards.representation import representation_rewards
 
 REPRESENTATION = 'TarsRepresentation'
 ACCURACY = 'TarsAccuracy'
@@ -98,7 +99,6 @@ def check_swift_version() -> None:
     """Fails loudly unless the installed ms-swift is the release whose private hooks we override."""
     import swift
 
-    from . import SWIFT_VERSION
     if swift.__version__ != SWIFT_VERSION:
         raise ImportError(f'swift-tars overrides private hooks of ms-swift=={SWIFT_VERSION} but '
                           f'ms-swift=={swift.__version__} is installed; run `pip install ms-swift=={SWIFT_VERSION}` '
@@ -152,7 +152,6 @@ class TarsGRPOTrainer(GRPOTrainer):
         """``<output_dir>/tars_config.json``: the TARS settings of this run (for model cards and reruns)."""
         if not self.accelerator.is_main_process:
             return
-        from . import __version__
         card = {
             'swift_tars_version': __version__,
             'tars': dataclasses.asdict(self.tars),
@@ -179,7 +178,7 @@ class TarsGRPOTrainer(GRPOTrainer):
 
     # -- stage 3: capture during the old-policy forward ---------------------------------------------
     def _prepare_batch_inputs(self, samples):
-        if self.tars.text_scoring == 'upstream':  # method.md §12: text rows trained under the audio prompt
+        if self.tars.text_scoring == 'upstream':  # docs/method.md §12: text rows trained under the audio prompt
             for s in samples:
                 if s.extra.get(MODALITY) == TEXT:
                     restore_speech_prompt(s)

@@ -14,6 +14,10 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
+from data_builders.cli import parse, run
+from swift_tars.testing.models import build_tiny_embedder, build_tiny_omni, gap_warm_start
+from swift_tars.testing.runs import OFFLINE_ENV, offline_env, read_logging, tiny_rlhf_command
+
 DEFAULT_REWARDS = ['tars_accuracy', 'tars_format', 'tars_representation', 'tars_behavior']
 
 
@@ -32,10 +36,9 @@ def build_demo_dataset(out_dir: Path) -> Path:
     Built by ``swift-tars build-data mmlu`` (local jsonl source, espeak backend) into ``out_dir``; a rerun
     reuses the finished build.
     """
-    from data_builders.cli import parse, run
 
     out_dir = Path(out_dir)
-    source = Path(__file__).parent / 'resources' / 'demo_questions.jsonl'
+    source = Path(__file__).resolve().parents[1] / 'resources' / 'demo_questions.jsonl'
     args = parse(['mmlu', '--source', str(source), '--tts', 'espeak', '--out', str(out_dir), '--name', 'train',
                   '--no-progress'])
     return run(args, log=lambda line: print(line, flush=True)).path
@@ -43,7 +46,6 @@ def build_demo_dataset(out_dir: Path) -> Path:
 
 def build_models(out: Path, rows: List[dict]) -> Dict[str, Path]:
     """The warm-started tiny Omni and the tiny embedder under ``out`` (reused when already built)."""
-    from .testing import build_tiny_embedder, build_tiny_omni, gap_warm_start
 
     model, embedder = out / 'tiny-omni', out / 'tiny-embedder'
     if not (model / 'model.safetensors').exists():
@@ -79,7 +81,6 @@ def summarize(records: List[dict]) -> List[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .testing import OFFLINE_ENV, offline_env, read_logging, tiny_rlhf_command
 
     os.environ.update(OFFLINE_ENV)
     out = Path(args.out).resolve()

@@ -1,4 +1,4 @@
-"""Per-modality GRPO advantages (method.md §7): speech and text centred separately in each group.
+"""Per-modality GRPO advantages (docs/method.md §7): speech and text centred separately in each group.
 
 Under joint centring the stronger text rollouts would push every speech rollout down; centring per
 modality compares speech with speech and text with text. ``scale='group'`` also divides by the
@@ -9,7 +9,7 @@ from typing import Sequence
 
 import torch
 
-from .rows import SPEECH, TEXT
+from swift_tars.data.rows import SPEECH, TEXT
 
 SCALES = ('none', 'group')
 

@@ -14,9 +14,8 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
-from swift_tars.rows import RowError
-
-from .audio import TARGET_SR, to_16k_mono, write_wav_atomic
+from swift_tars.data.audio import TARGET_SR, to_16k_mono, write_wav_atomic
+from swift_tars.data.rows import RowError
 
 PathLike = Union[str, os.PathLike]
 

@@ -6,7 +6,7 @@ model) or a run directory (its ``last-checkpoint`` or highest ``checkpoint-N`` i
 
 - the adapter files (linked, not copied), or with ``--merge_lora`` the merged model written by ms-swift's own
   export (``swift export --adapters <ckpt> --merge_lora true``; reused when the folder already holds it);
-- ``README.md``: the model card (:mod:`swift_tars.model_card`) from ``args.json``, ``tars_config.json``
+- ``README.md``: the model card (:mod:`swift_tars.release.model_card`) from ``args.json``, ``tars_config.json``
   (checkpoint or its run directory), ``trainer_state.json`` and the ``--eval_summary`` of ``swift-tars eval``;
 - ``args.json`` without credentials, ``tars_config.json``, ``eval_summary.json`` when given.
 
@@ -26,6 +26,11 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
+
+import swift_tars
+from swift_tars import __version__
+from swift_tars.evaluation.report import markdown
+from swift_tars.release.model_card import build_card, sanitize_args
 
 MARKER = '.swift-tars-push'
 # training state and files that are regenerated; never uploaded from the checkpoint
@@ -124,7 +129,6 @@ def eval_table(summary_path: Optional[str]) -> Tuple[Optional[dict], Optional[st
     if 'sets' not in summary:
         raise ReleaseError(f'--eval_summary {summary_path} is not a summary.json of `swift-tars eval` (no "sets")')
     try:
-        from .evaluation.report import markdown
         return summary, markdown(summary)
     except Exception:  # the evaluation package changed or is missing: fall back to its own markdown file
         md = path.with_suffix('.md')
@@ -171,7 +175,6 @@ def merge_lora(ckpt: Path, out: Path, audio_output: str = 'auto') -> None:
 
 def write_release_files(out: Path, meta: Dict[str, Optional[dict]], summary: Optional[dict], card: str,
                         secrets: List[str]) -> None:
-    from .model_card import sanitize_args
 
     if meta['args'] is not None:
         (out / 'args.json').unlink(missing_ok=True)
@@ -237,8 +240,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace, token: Optional[str], secrets: List[str]) -> int:
-    from . import __version__
-    from .model_card import build_card
 
     if not re.fullmatch(r'[\w.-]+/[\w.-]+', args.hub_model_id):
         raise ReleaseError(f'--hub_model_id {args.hub_model_id!r} must look like user/name')
@@ -271,7 +272,6 @@ def _main(args: argparse.Namespace, token: Optional[str], secrets: List[str]) ->
         link_files(ckpt, out)
         card_kind = kind
 
-    import swift_tars
     swift_version = (meta['args'] or {}).get('swift_version') or getattr(swift_tars, 'SWIFT_VERSION', None)
     card = build_card(hub_model_id=args.hub_model_id, kind=card_kind, args=meta['args'],
                       tars_config=meta['tars_config'], trainer_state=meta['trainer_state'], eval_summary=summary,
