@@ -2,11 +2,13 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= tars-demo
+# make setup VLLM=1: also the pinned [vllm] extra (vllm==0.32.0 on torch 2.13.0; CUDA machines only)
+VLLM ?= 0
 
 .PHONY: setup demo test bench clean
 
 setup:
-	@VENV=$(VENV) bash tools/setup_env.sh
+	@VENV=$(VENV) VLLM=$(VLLM) bash tools/setup_env.sh
 
 demo: setup
 	$(VENV)/bin/swift-tars demo --out $(DEMO_DIR)

@@ -62,8 +62,9 @@ def bench_memory(args) -> None:
 
 def bench_train(args) -> None:
     from swift_tars.commands.demo import build_demo_dataset
-    from swift_tars.testing.models import build_tiny_embedder, build_tiny_omni, gap_warm_start
+    from swift_tars.testing.models import build_tiny_embedder, build_tiny_omni
     from swift_tars.testing.runs import OFFLINE_ENV, offline_env, read_logging, tiny_rlhf_command
+    from swift_tars.testing.warm_start import gap_warm_start
     os.environ.update(OFFLINE_ENV)
     work = Path(tempfile.mkdtemp(prefix='bench-cord-'))
     dataset = build_demo_dataset(work / 'data')

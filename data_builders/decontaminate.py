@@ -12,10 +12,11 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from data_builders.mcq import normalize_question
 from data_builders.sources import iter_hf, iter_jsonl, load_hf
+from swift_tars.answers import choice_letters
 from swift_tars.data.rows import TEXT_QUERY, RowError
 from swift_tars.data.voicebench import parse_prompt
 
-_OPTION_BLOCK = '\n\nOption A:'
+_OPTION_BLOCK = f'\n\nOption {choice_letters(1)}:'  # where the option lines of tars_text_prompt start
 
 
 def question_of(row: Mapping[str, Any]) -> Optional[str]:

@@ -14,14 +14,6 @@ OPTION_KEYS = ('options', 'choices')
 GOLD_KEYS = ('answer_index', 'answer', 'solution', 'label')
 
 
-
-
-
-
-
-
-
-
 def parse_mc(data: Any, where: str, *, index: int, id_prefix: str, num_options: Optional[int] = 4,
              source: Optional[str] = None) -> dict:
     """One local multiple-choice record -> ``{question_id, question, options, solution, subject, source}``.

@@ -11,7 +11,7 @@ from data_builders.common import finish_spec, read_source, resolve_system
 from data_builders.decontaminate import Decontaminator
 from data_builders.mcq import parse_mc
 from data_builders.pipeline import BuildSpec, SkipRow, Task
-from data_builders.speak import Speaker
+from data_builders.speak import Speaker, speech_report
 from data_builders.tts import BACKENDS, get_backend
 from swift_tars.data.rows import make_row, validate_row
 from swift_tars.prompts import rewrite_blanks, tars_text_prompt
@@ -106,5 +106,6 @@ def build(args, log=None):
     }
     spec = BuildSpec(builder='mmlu', out_dir=out, name=args.name or 'train', settings=settings, records=records,
                      prepare=prepare, work=work, total=total,
-                     report=lambda: {'decontamination': decon.report()} if decon.eval_sets else {})
+                     report=lambda: {'decontamination': decon.report()} if decon.eval_sets else {},
+                     row_report=speech_report)
     return finish_spec(spec, args, log)

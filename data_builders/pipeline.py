@@ -3,7 +3,8 @@
 A builder supplies source :class:`~data_builders.sources.Record` s and two functions: ``prepare``
 (main thread, cheap: parse, filter, raise :class:`SkipRow` or ``RowError``) and ``work`` (worker
 threads, expensive: audio). Finished rows are appended to ``.<name>.partial.jsonl`` (flushed per row),
-so a build killed at any moment and rerun skips what is done and loses nothing; wavs are written
+so a build killed at any moment and rerun skips what is done and loses nothing
+(:class:`swift_tars.data.jsonl_log.JsonlLog`, not strict: it is a cache); wavs are written
 atomically under content-derived names, so a wav under its final name is always complete and a
 rerun reuses it. On completion the rows are written, in source order, to ``<name>.jsonl``
 (atomically) with ``<name>.manifest.json`` and a dataset card that makes ``load_dataset(<out>)`` read
@@ -16,12 +17,13 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
 
 from data_builders.sources import Record
+from swift_tars.data.jsonl_log import JsonlLog
 from swift_tars.data.rows import AUDIOS, QUESTION_ID, RowError
 from swift_tars.data.wavcache import existing_duration
 
@@ -73,6 +75,8 @@ class BuildSpec:
     overwrite: bool = False
     progress: bool = True
     report: Callable[[], Dict[str, Any]] = field(default=lambda: {})
+    # manifest entries from the metadata ``work`` returned for every row (e.g. data_builders.speak.speech_report)
+    row_report: Callable[[List[dict]], Dict[str, Any]] = field(default=lambda metas: {})
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -83,60 +87,6 @@ def write_text_atomic(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-
-
-class PartialLog:
-    """The append-only log of finished rows (``{"row", "meta"}``) and work-stage skips (``{"skip"}``)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.entries: Dict[str, dict] = {}
-        self._file = None
-        self._last_sync = 0.0
-
-    def load(self) -> int:
-        """Reads finished entries; a torn last line (killed mid-write) is cut off. Returns the count."""
-        if not self.path.exists():
-            return 0
-        data = self.path.read_bytes()
-        good = 0
-        for line in data.splitlines(keepends=True):
-            if not line.endswith(b'\n'):
-                break
-            try:
-                entry = json.loads(line)
-                qid = entry[QUESTION_ID] if 'skip' in entry else entry['row'][QUESTION_ID]
-            except (ValueError, KeyError, TypeError):
-                break
-            self.entries[qid] = entry
-            good += len(line)
-        if good != len(data):
-            with open(self.path, 'r+b') as f:
-                f.truncate(good)
-        return len(self.entries)
-
-    def seed(self, rows: List[dict]) -> None:
-        """Starts the log from a finished output (a rerun after completion)."""
-        for row in rows:
-            self.append({'row': row, 'meta': {}})
-
-    def append(self, entry: dict) -> None:
-        if self._file is None:
-            self._file = open(self.path, 'a', encoding='utf-8')
-        self._file.write(json.dumps(entry, ensure_ascii=False) + '\n')
-        self._file.flush()  # in the OS after each row: survives the process being killed
-        if time.monotonic() - self._last_sync > 1.0:
-            os.fsync(self._file.fileno())
-            self._last_sync = time.monotonic()
-        qid = entry[QUESTION_ID] if 'skip' in entry else entry['row'][QUESTION_ID]
-        self.entries[qid] = entry
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self._file = None
 
 
 RUN_ONLY_SETTINGS = ('limit', )  # may change between runs: a --limit run is a prefix of the full build
@@ -215,151 +165,192 @@ def _audio_stats(durations: List[float]) -> Dict[str, Any]:
     }
 
 
-def run_build(spec: BuildSpec, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)
-              ) -> BuildResult:
-    """Runs one build to completion (or resumes it); see the module docstring."""
-    from tqdm import tqdm
+def _partial_key(entry: dict) -> str:
+    """The question a ``.partial.jsonl`` entry is about: a finished ``{"row", "meta"}`` or a ``{"skip"}``."""
+    return entry[QUESTION_ID] if 'skip' in entry else entry['row'][QUESTION_ID]
 
-    out = Path(spec.out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
+
+def _output_paths(spec: BuildSpec, out: Path) -> Dict[str, Path]:
+    return {
         'final': out / f'{spec.name}.jsonl',
         'partial': out / f'.{spec.name}.partial.jsonl',
         'state': out / f'.{spec.name}.state.json',
         'manifest': out / f'{spec.name}.manifest.json',
     }
-    _check_state(spec, paths)
-    _remove_scratch(out)
-    partial = PartialLog(paths['partial'])
+
+
+def _open_partial(paths: Dict[str, Path]) -> JsonlLog:
+    """The log of finished rows, read back (torn tail cut off), or started from a finished output on a rerun."""
+    partial = JsonlLog(paths['partial'], _partial_key, strict=False, fsync_interval_s=1.0)
     if partial.load() == 0 and paths['final'].exists():
-        partial.seed([json.loads(line) for line in paths['final'].read_text(encoding='utf-8').splitlines() if line])
-    resumed_before = {q for q, e in partial.entries.items() if 'row' in e}
-    skipped: collections.Counter = collections.Counter()
-    examples: List[str] = []
-    order: List[str] = []
-    seen: Dict[str, str] = {}
-    window: collections.deque = collections.deque()
-    new_rows, records_seen = 0, 0
-    workers = max(1, int(spec.workers))
-    t0 = time.monotonic()
+        rows = [json.loads(line) for line in paths['final'].read_text(encoding='utf-8').splitlines() if line]
+        partial.append({'row': row, 'meta': {}} for row in rows)
+    return partial
 
-    def skip(reason: str, message: str) -> None:
-        skipped[reason] += 1
-        if len(examples) < MAX_EXAMPLES:
-            examples.append(f'[{reason}] {message}')
 
-    def fail(error: Exception) -> None:
-        for _, future in window:
+class _BuildLoop:
+    """One pass over the source: ``prepare`` in this thread, ``work`` in a bounded window of worker threads,
+    every outcome appended to the partial log; what was skipped is counted with a few examples."""
+
+    def __init__(self, spec: BuildSpec, partial: JsonlLog):
+        self.spec, self.partial = spec, partial
+        self.workers = max(1, int(spec.workers))
+        self.skipped: collections.Counter = collections.Counter()
+        self.examples: List[str] = []
+        self.order: List[str] = []  # question ids in source order
+        self.seen: Dict[str, str] = {}  # question id -> where it first appeared
+        self.window: Deque[Tuple[Task, Future]] = collections.deque()
+        self.new_rows = self.records_seen = 0
+        self.pool = self.bar = None
+
+    def skip(self, reason: str, message: str) -> None:
+        self.skipped[reason] += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(f'[{reason}] {message}')
+
+    def fail(self, error: Exception) -> None:
+        """Stops the build, keeping what is finished, with a message that says how to go on."""
+        for _, future in self.window:
             future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-        partial.close()
-        kept = (f'the {len(partial.entries)} finished row(s) are kept in {paths["partial"]}' if partial.entries
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.partial.close()
+        kept = (f'the {len(self.partial)} finished row(s) are kept in {self.partial.path}' if len(self.partial)
                 else 'no row was finished')
         raise BuildError(f'{error}\nThe build stopped; {kept}. Fix the source, or pass --skip-invalid to count and '
                          'skip such rows, and rerun the same command to resume.') from error
 
-    def drain_one() -> None:
-        nonlocal new_rows
-        task, future = window.popleft()
-        bar.update(1)
+    def _prepare(self, record: Record) -> Optional[Task]:
+        """The task of ``record``, or None when it is skipped (counted) or was finished by an earlier run."""
+        try:
+            if isinstance(record.data, Exception):
+                raise record.data
+            task = self.spec.prepare(record)
+            if task.question_id in self.seen:
+                raise RowError(f'{record.where}: duplicate question_id {task.question_id!r} '
+                               f'(first at {self.seen[task.question_id]})')
+        except SkipRow as s:
+            self.skip(s.reason, f'{record.where}: {s.detail}')
+            return None
+        except RowError as e:
+            if not self.spec.skip_invalid:
+                self.fail(e)
+            self.skip('invalid', str(e))
+            return None
+        self.seen[task.question_id] = record.where
+        self.order.append(task.question_id)
+        return None if task.question_id in self.partial else task
+
+    def _drain_one(self) -> None:
+        """Waits for the oldest task in the window and logs its row, or its skip; other errors stop the build."""
+        task, future = self.window.popleft()
+        self.bar.update(1)
         try:
             row, meta = future.result()
         except SkipRow as s:
-            partial.append({QUESTION_ID: task.question_id, 'skip': s.reason, 'detail': s.detail})
+            self.partial.append([{QUESTION_ID: task.question_id, 'skip': s.reason, 'detail': s.detail}])
             return
         except RowError as e:
-            if not spec.skip_invalid:
-                fail(e)
-            partial.append({QUESTION_ID: task.question_id, 'skip': 'invalid', 'detail': str(e)})
+            if not self.spec.skip_invalid:
+                self.fail(e)
+            self.partial.append([{QUESTION_ID: task.question_id, 'skip': 'invalid', 'detail': str(e)}])
             return
-        except Exception as e:  # TTS/ASR/IO failure: stop, naming the row
-            fail(RuntimeError(f'{task.where} (question_id={task.question_id!r}): {type(e).__name__}: {e}'))
-        partial.append({'row': row, 'meta': meta})
-        new_rows += 1
+        except Exception as e:  # a failure in work (audio, IO, ...): stop, naming the row
+            self.fail(RuntimeError(f'{task.where} (question_id={task.question_id!r}): {type(e).__name__}: {e}'))
+        self.partial.append([{'row': row, 'meta': meta}])
+        self.new_rows += 1
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f'build-{spec.builder}')
-    bar = tqdm(total=spec.total, disable=not spec.progress, desc=f'build-data {spec.builder}', unit='row',
-               dynamic_ncols=True, mininterval=0.5)
-    try:
-        for record in spec.records:
-            records_seen += 1
-            try:
-                if isinstance(record.data, Exception):
-                    raise record.data
-                task = spec.prepare(record)
-                if task.question_id in seen:
-                    raise RowError(f'{record.where}: duplicate question_id {task.question_id!r} '
-                                   f'(first at {seen[task.question_id]})')
-            except SkipRow as s:
-                skip(s.reason, f'{record.where}: {s.detail}')
-                bar.update(1)
-                continue
-            except RowError as e:
-                if not spec.skip_invalid:
-                    fail(e)
-                skip('invalid', str(e))
-                bar.update(1)
-                continue
-            seen[task.question_id] = record.where
-            order.append(task.question_id)
-            if task.question_id in partial.entries:  # finished by an earlier run
-                bar.update(1)
-                continue
-            window.append((task, pool.submit(spec.work, task)))
-            while len(window) >= 2 * workers:
-                drain_one()
-            bar.set_postfix(new=new_rows, skipped=sum(skipped.values()), refresh=False)
-        while window:
-            drain_one()
-    finally:
-        bar.close()
-        pool.shutdown(wait=True, cancel_futures=True)
-        partial.close()
-    elapsed = time.monotonic() - t0
+    def run(self) -> None:
+        from tqdm import tqdm
 
-    rows_meta, in_order = [], set()
-    for qid in order:
-        entry = partial.entries.get(qid)
-        if entry is None or qid in in_order:
-            continue
-        in_order.add(qid)
-        if 'skip' in entry:
-            skip(entry['skip'], f'question_id={qid!r}: {entry.get("detail", "")}')
-        else:
-            rows_meta.append((entry['row'], entry.get('meta') or {}))
-    write_text_atomic(paths['final'], ''.join(json.dumps(r, ensure_ascii=False) + '\n' for r, _ in rows_meta))
-    voices = collections.Counter(str(m['voice']) for _, m in rows_meta if m.get('voice'))
-    wers = [m['wer'] for _, m in rows_meta if m.get('wer') is not None]
-    rate = round(new_rows / elapsed, 3) if new_rows and elapsed > 0 else None
-    manifest = {
+        self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f'build-{self.spec.builder}')
+        self.bar = tqdm(total=self.spec.total, disable=not self.spec.progress, desc=f'build-data {self.spec.builder}',
+                        unit='row', dynamic_ncols=True, mininterval=0.5)
+        try:
+            for record in self.spec.records:
+                self.records_seen += 1
+                task = self._prepare(record)
+                if task is None:
+                    self.bar.update(1)
+                    continue
+                self.window.append((task, self.pool.submit(self.spec.work, task)))
+                while len(self.window) >= 2 * self.workers:
+                    self._drain_one()
+                self.bar.set_postfix(new=self.new_rows, skipped=sum(self.skipped.values()), refresh=False)
+            while self.window:
+                self._drain_one()
+        finally:
+            self.bar.close()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.partial.close()
+
+    def rows_in_order(self) -> List[Tuple[dict, dict]]:
+        """(row, meta) of every finished row in source order; work-stage skips are counted on the way."""
+        rows_meta, in_order = [], set()
+        for qid in self.order:
+            entry = self.partial.entries.get(qid)
+            if entry is None or qid in in_order:
+                continue
+            in_order.add(qid)
+            if 'skip' in entry:
+                self.skip(entry['skip'], f'question_id={qid!r}: {entry.get("detail", "")}')
+            else:
+                rows_meta.append((entry['row'], entry.get('meta') or {}))
+        return rows_meta
+
+
+def _manifest(spec: BuildSpec, loop: _BuildLoop, rows_meta: List[Tuple[dict, dict]], output: str, resumed: int,
+              elapsed: float) -> Dict[str, Any]:
+    """``<name>.manifest.json``: settings, counts, skipped examples, audio statistics, the builder's reports."""
+    rate = round(loop.new_rows / elapsed, 3) if loop.new_rows and elapsed > 0 else None
+    return {
         'builder': spec.builder,
-        'output': paths['final'].name,
+        'output': output,
         'created': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
         'settings': spec.settings,
         'counts': {
-            'source_records': records_seen,
+            'source_records': loop.records_seen,
             'rows': len(rows_meta),
-            'resumed': len(resumed_before & {r[QUESTION_ID] for r, _ in rows_meta}),
-            'new': new_rows,
-            'skipped': dict(sorted(skipped.items())),
+            'resumed': resumed,
+            'new': loop.new_rows,
+            'skipped': dict(sorted(loop.skipped.items())),
         },
-        'skipped_examples': examples,
+        'skipped_examples': loop.examples,
         'audio': _audio_stats(_durations(rows_meta)),
         **spec.report(),
-        'this_run': {'seconds': round(elapsed, 3), 'new_rows': new_rows, 'rows_per_s': rate, 'workers': workers},
+        'this_run': {'seconds': round(elapsed, 3), 'new_rows': loop.new_rows, 'rows_per_s': rate,
+                     'workers': loop.workers},
+        **spec.row_report([meta for _, meta in rows_meta]),
     }
-    if voices:
-        manifest['voices'] = {'distinct': len(voices), 'most_common': voices.most_common(10)}
-    if wers:
-        manifest['asr_wer'] = {'mean': round(sum(wers) / len(wers), 4), 'max': round(max(wers), 4)}
+
+
+def run_build(spec: BuildSpec, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)
+              ) -> BuildResult:
+    """Runs one build to completion (or resumes it); see the module docstring."""
+    out = Path(spec.out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    paths = _output_paths(spec, out)
+    _check_state(spec, paths)
+    _remove_scratch(out)
+    partial = _open_partial(paths)
+    resumed_before = {q for q, e in partial.entries.items() if 'row' in e}
+    loop = _BuildLoop(spec, partial)
+    t0 = time.monotonic()
+    loop.run()
+    elapsed = time.monotonic() - t0
+
+    rows_meta = loop.rows_in_order()
+    write_text_atomic(paths['final'], ''.join(json.dumps(r, ensure_ascii=False) + '\n' for r, _ in rows_meta))
+    resumed = len(resumed_before & {r[QUESTION_ID] for r, _ in rows_meta})
+    manifest = _manifest(spec, loop, rows_meta, paths['final'].name, resumed, elapsed)
     write_text_atomic(paths['manifest'], json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + '\n')
     _dataset_card(out)
     if paths['partial'].exists():
         paths['partial'].unlink()
-    skipped_text = ', '.join(f'{k} {v}' for k, v in sorted(skipped.items())) or 'none'
+    rate = manifest['this_run']['rows_per_s']
+    skipped_text = ', '.join(f'{k} {v}' for k, v in sorted(loop.skipped.items())) or 'none'
     log(f'[build-data {spec.builder}] {len(rows_meta)} rows -> {paths["final"]} '
-        f'({manifest["counts"]["resumed"]} resumed, {new_rows} new; skipped: {skipped_text}); '
+        f'({resumed} resumed, {loop.new_rows} new; skipped: {skipped_text}); '
         f'audio {manifest["audio"].get("total_hours", 0) * 60:.1f} min; '
-        f'{new_rows} rows in {elapsed:.1f} s = {rate if rate is not None else "n/a"} rows/s with {workers} worker(s); '
-        f'manifest {paths["manifest"]}')
-    return BuildResult(paths['final'], manifest, len(rows_meta), new_rows, rate)
+        f'{loop.new_rows} rows in {elapsed:.1f} s = {rate if rate is not None else "n/a"} rows/s with '
+        f'{loop.workers} worker(s); manifest {paths["manifest"]}')
+    return BuildResult(paths['final'], manifest, len(rows_meta), loop.new_rows, rate)

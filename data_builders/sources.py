@@ -1,8 +1,9 @@
 """Reading sources row by row: local jsonl files, local ``save_to_disk`` folders, data files, hub ids.
 
 Every row comes as a :class:`Record` that knows where it came from (file and line, or dataset, split
-and row), so errors can name it. Audio columns are read undecoded (``Audio(decode=False)``: bytes and
-path), which needs no audio decoder in ``datasets`` and lets the wav cache hash the source bytes.
+and row), so errors can name it. Audio columns are read undecoded
+(:func:`~swift_tars.data.wavcache.undecoded_audio`: bytes and path), which needs no audio decoder in
+``datasets`` and lets the wav cache hash the source bytes.
 """
 import json
 import os
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from swift_tars.data.rows import RowError
+from swift_tars.data.wavcache import undecoded_audio
 
 
 class Record(NamedTuple):
@@ -46,16 +48,6 @@ def is_local(source: str) -> bool:
     return os.path.exists(os.path.expanduser(str(source)))
 
 
-def _undecoded(ds):
-    """``ds`` with every ``Audio`` column cast to ``decode=False``."""
-    from datasets import Audio
-
-    for name, feature in ds.features.items():
-        if isinstance(feature, Audio) and feature.decode:
-            ds = ds.cast_column(name, Audio(decode=False))
-    return ds
-
-
 def load_hf(source: str, *, config: Optional[str] = None, splits: Optional[Sequence[str]] = None
             ) -> List[Tuple[str, Any]]:
     """``[(split, Dataset)]`` from a hub id, a local ``save_to_disk`` folder, a data folder or a data file."""
@@ -89,7 +81,7 @@ def load_hf(source: str, *, config: Optional[str] = None, splits: Optional[Seque
         if missing:
             raise RowError(f'{source}: split(s) {missing} not found; available: {names}')
         names = list(splits)
-    return [(name, _undecoded(loaded[name])) for name in names]
+    return [(name, undecoded_audio(loaded[name])) for name in names]
 
 
 def iter_hf(parts: List[Tuple[str, Any]], label: str) -> Iterator[Record]:

@@ -4,11 +4,13 @@ The wav is named after its inputs (backend settings, speaker, script, QC setting
 it. With ASR on, up to ``takes`` takes are synthesised (stopping at the first with WER <= ``target_wer``)
 and the best is kept, together with *its* transcript (the reference kept the last one: docs/method.md §13
 item 22). Deterministic backends get another voice per retry; stochastic ones another sample.
+:func:`speech_report` summarises the voices and WERs of a finished build for its manifest.
 """
+import collections
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from data_builders.asr import ASRBackend, script_wer
 from data_builders.pipeline import SkipRow, write_text_atomic
@@ -28,6 +30,19 @@ def speech_script(text_query: str) -> str:
 def speaker_index(question_id: str) -> int:
     """A stable speaker number per question (the backend maps it to a voice)."""
     return int(text_digest('speaker', question_id)[:8], 16)
+
+
+def speech_report(metas: List[dict]) -> Dict[str, Any]:
+    """Manifest entries from the metadata of :meth:`Speaker.speak` for every row: distinct voices (with the
+    most used ones) and, with ASR quality control, the mean and worst WER. Pass as ``BuildSpec.row_report``."""
+    voices = collections.Counter(str(m['voice']) for m in metas if m.get('voice'))
+    wers = [m['wer'] for m in metas if m.get('wer') is not None]
+    report: Dict[str, Any] = {}
+    if voices:
+        report['voices'] = {'distinct': len(voices), 'most_common': voices.most_common(10)}
+    if wers:
+        report['asr_wer'] = {'mean': round(sum(wers) / len(wers), 4), 'max': round(max(wers), 4)}
+    return report
 
 
 class Speaker:

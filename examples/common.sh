@@ -1,6 +1,19 @@
-# Sourced by the training scripts: the TARS paper's GRPO objective and optimiser settings (docs/method.md §8–9) in one
-# place, so every recipe trains the same objective. Pass "${TARS_GRPO_ARGS[@]}" and "${TARS_OPTIM_ARGS[@]}" to
-# `swift rlhf`; override TEMPERATURE from the environment.
+# Sourced by the training recipe train_qwen2_5_omni_8xa100_zero3.sh (which every other training script overlays)
+# and by the `swift rollout` part of train_qwen2_5_omni_vllm_server.sh. Two things live here, each once:
+#   1. what `swift rlhf` and `swift rollout` must agree on (the same model, length budget and audio limit);
+#   2. the TARS paper's GRPO objective and optimiser settings (docs/method.md §8–9): pass "${TARS_GRPO_ARGS[@]}" and
+#      "${TARS_OPTIM_ARGS[@]}" to `swift rlhf`.
+# Every variable can be overridden from the environment.
+
+# ---- shared by the trainer and the vLLM rollout server ---------------------------------------------------------
+export USE_HF=${USE_HF:-1}               # model ids are Hugging Face ids (ms-swift's default hub is ModelScope)
+export ENABLE_AUDIO_OUTPUT=0             # do not build the talker: memory, and required with ZeRO-3
+MODEL=${MODEL:-Qwen/Qwen2.5-Omni-7B}     # Qwen/Qwen2.5-Omni-3B is quicker for plumbing checks
+MAX_LENGTH=${MAX_LENGTH:-8192}           # prompt ≤ ~3.1k tokens for 120 s of audio (25 audio tokens/s) + completion;
+                                         # also vLLM's max_model_len
+VLLM_LIMIT_MM_PER_PROMPT=${VLLM_LIMIT_MM_PER_PROMPT:-'{"audio": 1, "image": 0, "video": 0}'}  # vLLM memory planning
+
+# ---- the paper's GRPO objective and optimiser ------------------------------------------------------------------
 TEMPERATURE=${TEMPERATURE:-1.0}   # paper sampling temperature (ms-swift's default is 0.9)
 
 TARS_GRPO_ARGS=(

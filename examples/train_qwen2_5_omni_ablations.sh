@@ -15,7 +15,9 @@
 #   ABLATIONS="base rep beh full" bash examples/train_qwen2_5_omni_ablations.sh     # the reward ablation
 #   ABLATIONS=rep LAYER_SETS="shallow middle deep last all" bash examples/train_qwen2_5_omni_ablations.sh
 #   SWIFT="swift-tars check-args" ABLATIONS="base rep beh full" bash examples/train_qwen2_5_omni_ablations.sh
+# Extra arguments go to every `swift rlhf` run.
 set -euo pipefail
+EXTRA_ARGS=("$@")
 
 ABLATIONS=${ABLATIONS:-beh}              # any of: base rep beh full (run in this order)
 LAYER_SETS=${LAYER_SETS:-all}            # TARS_LAYERS for runs with tars_representation: all shallow middle deep
@@ -31,7 +33,7 @@ run() {  # name, TARS_LAYERS, reward functions...
   weights=$(printf '1 %.0s' "$@")        # weight 1 per reward, as in the paper (α = β = 1)
   echo "== ablation $name: rewards $*, TARS_LAYERS=$layers -> $OUTPUT_ROOT/$name" >&2
   REWARD_FUNCS="$*" REWARD_WEIGHTS="${weights% }" TARS_LAYERS="$layers" OUTPUT_DIR="$OUTPUT_ROOT/$name" \
-    bash "$RECIPE"
+    bash "$RECIPE" "${EXTRA_ARGS[@]}"
 }
 
 for ablation in $ABLATIONS; do

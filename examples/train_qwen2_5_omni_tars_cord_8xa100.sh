@@ -8,6 +8,8 @@
 #
 #   bash examples/train_qwen2_5_omni_tars_cord_8xa100.sh
 #   SWIFT="swift-tars check-args" bash examples/train_qwen2_5_omni_tars_cord_8xa100.sh   # dry run
+#
+# train_qwen2_5_omni_cord_8xa100.sh (CORD only) overlays this script, so the CORD settings below are its too.
 set -euo pipefail
 
 # ---- CORD token-level term (TARS_* environment variables) ----------------------------------------------------
@@ -29,4 +31,4 @@ export TARS_AGREEMENT_JUDGE=${TARS_AGREEMENT_JUDGE:-extract}  # deterministic le
 
 # ---- everything else: the TARS recipe (G = 4 speech + 4 text, T 1.0, LoRA, ZeRO-3, vLLM colocate) -------------
 export OUTPUT_DIR=${OUTPUT_DIR:-output/tars-cord-qwen2.5-omni-7b}
-exec bash "$(dirname "${BASH_SOURCE[0]}")/train_qwen2_5_omni_8xa100_zero3.sh"
+exec bash "$(dirname "${BASH_SOURCE[0]}")/train_qwen2_5_omni_8xa100_zero3.sh" "$@"

@@ -13,12 +13,15 @@ from typing import List, Optional
 COMMANDS = {
     'plugin-path': ('swift_tars.cli', 'print the plugin file to pass to `swift rlhf --external_plugins`'),
     'demo': ('swift_tars.commands.demo', 'offline demo: tiny Qwen2.5-Omni, spoken questions, real `swift rlhf` GRPO'),
+    'reproduce-mini': ('swift_tars.commands.reproduce_mini', 'CPU miniature of the paper\'s table: five GRPO arms × seeds '
+                       'on a tiny model with a modality gap, evaluated and probed (offline)'),
     'build-data': ('data_builders.cli',
                    'build ms-swift-ready spoken multiple-choice data (mmlu, voicebench, upstream)'),
     'eval': ('swift_tars.evaluation.eval_cli', 'speech vs text accuracy, gap and MRR on row-format eval sets'),
     'probe': ('swift_tars.evaluation.probe_cli', 'layer-wise speech/text hidden-state similarity and APS'),
     'check-args': ('swift_tars.commands.check_args', 'dry-run a `swift rlhf|rollout|export` command line: ms-swift\'s own '
                    'argument parsing plus the TARS batch, reward and TARS_* checks (no model, no download)'),
+    'doctor': ('swift_tars.commands.doctor', 'machine ready? pins, GPUs, TARS_*, hub, disk; --recipe: memory plan'),
     'push': ('swift_tars.release.push',
              'upload a checkpoint (LoRA or merged) to the Hugging Face hub with a TARS model card'),
 }

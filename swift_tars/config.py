@@ -12,33 +12,78 @@ from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Tuple
 
 DEFAULT_EMBEDDING_MODEL = 'Qwen/Qwen3-Embedding-0.6B'
-LAYER_SET_NAMES = ('all', 'shallow', 'middle', 'deep', 'last')
+
+# The allowed values of each variable with a closed set, with what each means, in the order the docs list
+# them: the parser accepts exactly these, its error message lists them and the TARS_VARIABLES text below is
+# written from them, so a value cannot be added in one place and missed in another.
+LAYER_SETS: Dict[str, str] = {  # TARS_LAYERS (or 1-based ranges); the layers of each set: parse_layers
+    'all': '', 'shallow': '', 'middle': '', 'deep': 'thirds of the stack without its last two layers',
+    'last': 'last two'}
+LAYER_SET_NAMES = tuple(LAYER_SETS)
+CHOICES: Dict[str, Dict[str, str]] = {
+    'TARS_REFERENCE': {'mean': 'the mean of all correct text rollouts of its question',
+                       'round_robin': 'speech k ↔ correct text k mod K, the reference code'},
+    'TARS_STRIP_TAGS': {'1': 'remove `<think>`/`<answer>` tags before embedding (ablation)',
+                        '0': 'embed the raw completion (paper)'},
+    'TARS_EMPTY_POOL': {'neutral': 'the mean of the other speech rollouts of its group, so the term moves no '
+                                   'advantage',
+                        'penalty': "0.0, the reference code's implicit behaviour"},
+    'TARS_TEXT_SCORING': {'paper': 'text rollouts are generated, scored and trained under their own text prompt',
+                          'upstream': 'after generation they are put back under the audio prompt for the '
+                                      'old-policy pass, the hidden states and the loss, as the reference code does '
+                                      '(docs/method.md §12; for reproducing its numbers)'},
+    'TARS_GROUP_LAYOUT': {'paired': 'every group alternates speech and text rollouts of its question (TARS)',
+                          'speech': 'every rollout is speech-conditioned: plain speech-only GRPO, the baseline of '
+                                    'docs/method.md §11 (no text rollouts, so no alignment rewards and no CORD)'},
+    'TARS_LOG_REPRESENTATION': {'1': 'capture hidden states and log `tars/representation_cosine` even when '
+                                     '`tars_representation` is not a reward (diagnostics)',
+                                '0': 'capture only for `tars_representation`'},
+    'TARS_DISTILL_MODE': {'loss': 'add `coef · mean_t(w_t · KL_t)` to the GRPO loss',
+                          'advantage': 'subtract `coef · w_t · KL_t` from the per-token advantages of speech '
+                                       'rollouts'},
+}
+# the spellings of the two values of a flag (TARS_STRIP_TAGS): '1' and '0' in CHOICES
+FLAG_SPELLINGS = {'1': ('1', 'true', 'yes', 'on'), '0': ('0', 'false', 'no', 'off', '')}
+
+
+def allowed_values(name: str) -> Tuple[str, ...]:
+    """The values ``name`` accepts (a variable of :data:`CHOICES`), e.g. ``('mean', 'round_robin')``."""
+    return tuple(CHOICES[name])
+
+
+def _values(table: Mapping[str, str]) -> List[str]:
+    return [f'`{value}` ({meaning})' if meaning else f'`{value}`' for value, meaning in table.items()]
+
+
+def _either(name: str) -> str:
+    """The values of ``name`` for its docs: ``a`` (what it means) or ``b`` (what it means)."""
+    return ' or '.join(_values(CHOICES[name]))
+
+
+def _cases(name: str) -> str:
+    """The values of ``name`` for its docs: ``a``: what it means; ``b``: what it means."""
+    return '; '.join(f'`{value}`: {meaning}' for value, meaning in CHOICES[name].items())
+
 
 # name -> (default, description). Order = README order.
 TARS_VARIABLES: Dict[str, Tuple[str, str]] = {
-    'TARS_LAYERS': ('all', 'Decoder layers for `tars_representation`: `all`, `shallow`, `middle`, `deep` '
-                    '(thirds of the stack without its last two layers), `last` (last two), or 1-based '
-                    'ranges such as `11-20` or `1-4,9`.'),
-    'TARS_REFERENCE': ('mean', 'Which correct text rollouts a speech rollout is compared with: `mean` (the '
-                       'mean of all correct text rollouts of its question) or `round_robin` (speech k ↔ '
-                       'correct text k mod K, the reference code).'),
+    'TARS_LAYERS': ('all', f'Decoder layers for `tars_representation`: {", ".join(_values(LAYER_SETS))}, or '
+                    '1-based ranges such as `11-20` or `1-4,9`.'),
+    'TARS_REFERENCE': ('mean', f'Which correct text rollouts a speech rollout is compared with: '
+                       f'{_either("TARS_REFERENCE")}.'),
     'TARS_EMBEDDING_MODEL': (DEFAULT_EMBEDDING_MODEL, 'Sentence-transformers model for `tars_behavior` '
                              '(hub id or local path).'),
     'TARS_EMBEDDING_BATCH_SIZE': ('32', 'Batch size of the one `encode` call per step of `tars_behavior`.'),
-    'TARS_STRIP_TAGS': ('0', '`1`: remove `<think>`/`<answer>` tags before embedding (ablation); `0`: '
-                        'embed the raw completion (paper).'),
-    'TARS_EMPTY_POOL': ('neutral', 'Speech rollout with no completion token to pool: `neutral` (the mean of '
-                        'the other speech rollouts of its group, so the term moves no advantage) or `penalty` (0.0, '
-                        'the reference code\'s implicit behaviour). Counted in `tars/empty_pool`.'),
+    'TARS_STRIP_TAGS': ('0', f'{_cases("TARS_STRIP_TAGS")}.'),
+    'TARS_EMPTY_POOL': ('neutral', f'Speech rollout with no completion token to pool: {_either("TARS_EMPTY_POOL")}. '
+                        'Counted in `tars/empty_pool`.'),
     'TARS_FORMAT_SCORES': ('1.0,0.5,0.0', '`tars_format` scores for strict, loose and no match.'),
-    'TARS_TEXT_SCORING': ('paper', '`paper`: text rollouts are generated, scored and trained under their own text '
-                          'prompt; `upstream`: after generation they are put back under the audio prompt for the '
-                          'old-policy pass, the hidden states and the loss, as the reference code does (docs/method.md '
-                          '§12; for reproducing its numbers).'),
+    'TARS_TEXT_SCORING': ('paper', f'{_cases("TARS_TEXT_SCORING")}.'),
+    'TARS_GROUP_LAYOUT': ('paired', f'{_cases("TARS_GROUP_LAYOUT")}.'),
+    'TARS_LOG_REPRESENTATION': ('0', f'{_cases("TARS_LOG_REPRESENTATION")}.'),
     'TARS_DISTILL_COEF': ('0', 'CORD token-level self-distillation of speech rollouts towards the text-conditioned '
                           'policy: coefficient of the term (`0` = off).'),
-    'TARS_DISTILL_MODE': ('loss', '`loss`: add `coef · mean_t(w_t · KL_t)` to the GRPO loss; `advantage`: subtract '
-                          '`coef · w_t · KL_t` from the per-token advantages of speech rollouts.'),
+    'TARS_DISTILL_MODE': ('loss', f'{_cases("TARS_DISTILL_MODE")}.'),
     'TARS_DISTILL_TOPK': ('20', 'Reverse KL over the student\'s top-k tokens (both renormalised there); `0` = exact '
                           'over the vocabulary.'),
     'TARS_DISTILL_TOP_TOKENS': ('20', 'CORD: how many highest-KL tokens of each speech rollout are up-weighted.'),
@@ -106,20 +151,20 @@ def parse_layers(spec: str, num_layers: int) -> List[int]:
     return sorted(layers)
 
 
-def _choice(env: Mapping[str, str], name: str, allowed: Tuple[str, ...]) -> str:
+def _choice(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, TARS_VARIABLES[name][0]).strip().lower()
-    if value not in allowed:
-        raise TarsConfigError(f'{name}={value!r} is not valid; use one of: {", ".join(allowed)}')
+    if value not in CHOICES[name]:
+        raise TarsConfigError(f'{name}={value!r} is not valid; use one of: {", ".join(allowed_values(name))}')
     return value
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
     value = env.get(name, TARS_VARIABLES[name][0]).strip().lower()
-    if value in ('1', 'true', 'yes', 'on'):
+    if value in FLAG_SPELLINGS['1']:
         return True
-    if value in ('0', 'false', 'no', 'off', ''):
+    if value in FLAG_SPELLINGS['0']:
         return False
-    raise TarsConfigError(f'{name}={value!r} is not a boolean; use 1 or 0')
+    raise TarsConfigError(f'{name}={value!r} is not a boolean; use {" or ".join(allowed_values(name))}')
 
 
 def _floats(env: Mapping[str, str], name: str, n: int) -> Tuple[float, ...]:
@@ -166,8 +211,9 @@ def _audio_cache(env: Mapping[str, str]) -> str:
     return os.path.join(base, 'swift_tars', 'wav')
 
 
-def _model(env: Mapping[str, str], name: str, default: str, alternatives: str = '') -> str:
+def _model(env: Mapping[str, str], name: str, alternatives: str = '') -> str:
     """A model given as a hub id or a local folder; a path (``/``, ``.``, ``~``) that is no folder is an error."""
+    default = TARS_VARIABLES[name][0]
     value = env.get(name, default).strip() or default
     if value.startswith(('/', '.', '~')) and not os.path.isdir(os.path.expanduser(value)):
         raise FileNotFoundError(f'{name}={value}: no such model folder; give a local model folder, a hub id'
@@ -188,6 +234,8 @@ class TarsConfig:
     audio_cache: str = ''
     system_prompt: Optional[str] = None
     text_scoring: str = 'paper'
+    group_layout: str = 'paired'
+    log_representation: bool = False
     distill_coef: float = 0.0
     distill_mode: str = 'loss'
     distill_topk: int = 20
@@ -205,29 +253,30 @@ class TarsConfig:
         if unknown:
             raise TarsConfigError(f'unknown swift-tars variable(s) {", ".join(unknown)}; known: '
                                   f'{", ".join(TARS_VARIABLES)}')
-        layers = env.get('TARS_LAYERS', 'all').strip().lower()
+        layers = env.get('TARS_LAYERS', TARS_VARIABLES['TARS_LAYERS'][0]).strip().lower()
         if layers not in LAYER_SET_NAMES:
             parse_layers(layers, 10**6)  # syntax check now; the range is checked against the model later
         return cls(
             layers=layers,
-            reference=_choice(env, 'TARS_REFERENCE', ('mean', 'round_robin')),
-            embedding_model=_model(env, 'TARS_EMBEDDING_MODEL', DEFAULT_EMBEDDING_MODEL),
+            reference=_choice(env, 'TARS_REFERENCE'),
+            embedding_model=_model(env, 'TARS_EMBEDDING_MODEL'),
             embedding_batch_size=_positive_int(env, 'TARS_EMBEDDING_BATCH_SIZE'),
             strip_tags=_flag(env, 'TARS_STRIP_TAGS'),
-            empty_pool=_choice(env, 'TARS_EMPTY_POOL', ('neutral', 'penalty')),
+            empty_pool=_choice(env, 'TARS_EMPTY_POOL'),
             format_scores=_floats(env, 'TARS_FORMAT_SCORES', 3),
             audio_cache=_audio_cache(env),
             system_prompt=env.get('TARS_SYSTEM_PROMPT') or None,
-            text_scoring=_choice(env, 'TARS_TEXT_SCORING', ('paper', 'upstream')),
+            text_scoring=_choice(env, 'TARS_TEXT_SCORING'),
+            group_layout=_choice(env, 'TARS_GROUP_LAYOUT'),
+            log_representation=_flag(env, 'TARS_LOG_REPRESENTATION'),
             distill_coef=_nonnegative(env, 'TARS_DISTILL_COEF'),
-            distill_mode=_choice(env, 'TARS_DISTILL_MODE', ('loss', 'advantage')),
+            distill_mode=_choice(env, 'TARS_DISTILL_MODE'),
             distill_topk=_natural(env, 'TARS_DISTILL_TOPK'),
             distill_top_tokens=_natural(env, 'TARS_DISTILL_TOP_TOKENS'),
             distill_kl_weight=_nonnegative(env, 'TARS_DISTILL_KL_WEIGHT'),
             distill_position_weight=_nonnegative(env, 'TARS_DISTILL_POSITION_WEIGHT'),
             distill_chunk=_positive_int(env, 'TARS_DISTILL_CHUNK'),
-            agreement_judge=_model(env, 'TARS_AGREEMENT_JUDGE', 'extract',
-                                   ', an http(s)://.../v1 endpoint, or `extract`'),
+            agreement_judge=_model(env, 'TARS_AGREEMENT_JUDGE', ', an http(s)://.../v1 endpoint, or `extract`'),
             agreement_judge_model=env.get('TARS_AGREEMENT_JUDGE_MODEL', '').strip(),
         )
 

@@ -2,6 +2,8 @@
 import re
 from typing import Sequence
 
+from swift_tars.answers import choice_letters
+
 # The system prompt of every TARS run (single line, no trailing newline).
 SYSTEM_THINK = (
     'A conversation between User and Assistant. The user asks a question, and the Assistant solves it. '
@@ -23,7 +25,7 @@ def tars_text_prompt(question: str, options: Sequence[str]) -> str:
     Option A: cat
     Option B: dog
     """
-    lines = [f'Option {chr(65 + i)}: {opt}' for i, opt in enumerate(options)]
+    lines = [f'Option {letter}: {opt}' for letter, opt in zip(choice_letters(len(options)), options)]
     return question.strip() + '\n\n' + '\n'.join(lines)
 
 

@@ -6,6 +6,7 @@ Everything heavy is built once per test session in a temporary directory (never 
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import List
 
@@ -14,6 +15,9 @@ import pytest
 from swift_tars.testing.runs import OFFLINE_ENV, offline_env
 
 os.environ.update(OFFLINE_ENV)  # also for in-process imports of transformers / swift
+# A fresh `datasets` cache per test session: `datasets` keys a local folder's cache on its name and relative file
+# layout, so a builder folder of an earlier session (same name, other wavs) would otherwise be read back stale.
+os.environ['HF_DATASETS_CACHE'] = tempfile.mkdtemp(prefix='tars-test-hf-datasets-')
 
 
 @pytest.fixture(scope='session')
@@ -32,7 +36,8 @@ def demo_rows(demo_dataset) -> List[dict]:
 @pytest.fixture(scope='session')
 def tiny_omni(tmp_path_factory, demo_rows) -> Path:
     """Tiny Qwen2.5-Omni warm-started on the demo rows (text right, speech guessing)."""
-    from swift_tars.testing.models import build_tiny_omni, gap_warm_start
+    from swift_tars.testing.models import build_tiny_omni
+    from swift_tars.testing.warm_start import gap_warm_start
 
     return build_tiny_omni(tmp_path_factory.mktemp('tiny-omni'), warm_start=gap_warm_start(demo_rows))
 

@@ -99,7 +99,8 @@ def test_local_model_judge(monkeypatch, tmp_path):
     from swift.template import TEMPLATE_MAPPING
 
     from swift_tars.rewards.agreement import judge_prompt
-    from swift_tars.testing.models import WarmStart, build_tiny_omni
+    from swift_tars.testing.models import build_tiny_omni
+    from swift_tars.testing.warm_start import WarmStart
 
     # two questions; their text rollouts answer B (q1) and D (q2); speech rollouts answer B, C (q1) and D, A (q2)
     speech, reference = {'q1': ['B', 'C'], 'q2': ['D', 'A']}, {'q1': 'B', 'q2': 'D'}

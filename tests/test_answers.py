@@ -4,6 +4,8 @@ Every expected value is what a careful human grader would give; ``None`` means t
 completion must earn no accuracy reward (no answer, an ambiguous or an invalid one).
 """
 import doctest
+import json
+from pathlib import Path
 
 import pytest
 
@@ -31,7 +33,7 @@ ANSWER_TAGS = [
     ('<think>x</think><answer>The answer is **B** because the spea', None, 'B'),  # truncated mid-sentence
     # the reasoning is never a committed answer: an answer block without one gives None
     ('<think>Comparing, the answer is C.</think><answer>As explained above.</answer>', None, None),
-    ('<think>The answer is C.</think><answer></answer>', None, None),
+    ('<think>The answer is C.</think><answer>See above.</answer>', None, None),
     ('<think>Thinking about A and B.</think><answer>\n  (B)\n</answer>', None, 'B'),
     ('<think>Comparing A and B.</think>\nThe answer is D.', None, 'D'),  # text after </think>, no tags
     ('<think>The tone suggests the answer is A, but I need to check the', None, None),  # cut inside think
@@ -228,6 +230,21 @@ REALISTIC = [
 ]
 
 
+# Hand-labelled completions (tests/data/extraction_cases.jsonl, one JSON object a line): ``completion``,
+# ``n_options``, ``label`` (the letter a human grader reads, or null) and ``category``.  ``split``: "dev"
+# cases were used while developing and must all pass; the "heldout" cases were written first, before any
+# tuning, and measured once: agreement >= 96 % and never a wrong letter.
+CASES = [json.loads(line) for line in
+         (Path(__file__).parent / 'data' / 'extraction_cases.jsonl').read_text(encoding='utf-8').splitlines() if line]
+DEV_CASES = [c for c in CASES if c['split'] == 'dev']
+HELD_OUT_CASES = [c for c in CASES if c['split'] == 'heldout']
+
+
+def _case_options(case):
+    """Neutral option texts: the labels are about letters, never about option text."""
+    return [f'option text {letter}' for letter in choice_letters(case['n_options'])]
+
+
 def _check(text, options, expected):
     assert extract_choice(text, options) == expected, (text, options)
 
@@ -285,6 +302,43 @@ def test_empty(text, options, expected):
 @pytest.mark.parametrize('text, options, expected', REALISTIC)
 def test_realistic_completions(text, options, expected):
     _check(text, options, expected)
+
+
+@pytest.mark.parametrize('case', DEV_CASES, ids=lambda c: f"{c['category']}:{c['completion'][:40]}")
+def test_labelled_development_cases(case):
+    assert extract_choice(case['completion'], _case_options(case)) == case['label'], case
+
+
+def test_labelled_held_out_cases_agree_and_never_give_a_wrong_letter():
+    results = [(c, extract_choice(c['completion'], _case_options(c))) for c in HELD_OUT_CASES]
+    wrong = [(c['completion'], got) for c, got in results if got is not None and got != c['label']]
+    agreed = sum(got == c['label'] for c, got in results)
+    assert len(HELD_OUT_CASES) >= 80 and len(CASES) >= 200
+    assert not wrong, wrong
+    misses = [(c['completion'], c['label'], got) for c, got in results if got != c['label']]
+    assert agreed >= 0.96 * len(results), misses
+
+
+@pytest.mark.parametrize('text, letter', [
+    ('<think>The answer is C.</think><answer></answer>', 'C'),
+    ('<think>Not A. So it must be B.</think>\n<answer>\n</answer>', 'B'),
+    ('<think>所以选D。</think><answer> </answer>', 'D'),
+    (LONG_THINK + '<answer></answer>', 'B'),
+    ('<think>It could be A or B.</think><answer></answer>', None),
+    ('<think>The answer is C.</think><answer>As explained above.</answer>', None),
+])
+def test_empty_answer_block_is_read_from_the_reasoning_unless_asked_not_to(text, letter):
+    assert extract_choice(text, EMOTIONS) == letter  # eval: what a human grader reads
+    assert extract_choice(text, EMOTIONS, read_reasoning_when_answer_empty=False) is None  # the training rewards
+
+
+def test_reading_the_reasoning_is_keyword_only_and_changes_nothing_else():
+    for case in DEV_CASES:
+        if case['category'] != 'empty_answer':
+            options = _case_options(case)
+            assert extract_choice(case['completion'], options, read_reasoning_when_answer_empty=False) == case['label']
+    with pytest.raises(TypeError):
+        extract_choice('B', None, False)
 
 
 @pytest.mark.parametrize('text', [b'B', 3, ['B']])

@@ -1,4 +1,6 @@
 """TARS_* variables: layer sets, validation errors naming the variable."""
+import dataclasses
+
 import pytest
 
 from swift_tars.config import TarsConfig, TarsConfigError, parse_layers
@@ -71,3 +73,24 @@ def test_missing_model_folder_names_the_variable(name, tmp_path):
         TarsConfig.from_env({name: str(tmp_path / 'gone')})
     assert getattr(TarsConfig.from_env({name: str(tmp_path)}), name[5:].lower()) == str(tmp_path)
     assert getattr(TarsConfig.from_env({name: 'org/model'}), name[5:].lower()) == 'org/model'  # a hub id
+
+
+def test_one_table_of_allowed_values_per_variable():
+    """Parsing, the error message and the docs text of a variable all come from its entry in CHOICES."""
+    from swift_tars.config import CHOICES, LAYER_SET_NAMES, TARS_VARIABLES, allowed_values
+
+    for name, table in CHOICES.items():
+        doc = TARS_VARIABLES[name][1]
+        assert all(f'`{value}`' in doc for value in table), name
+        with pytest.raises(TarsConfigError, match=', '.join(allowed_values(name)).replace(', ', '.*')):
+            TarsConfig.from_env({name: 'no-such-value'})
+        if set(table) != {'1', '0'}:  # flags parse to booleans
+            for value in table:
+                assert value in dataclasses.astuple(TarsConfig.from_env({name: value.upper()}))
+    for name in LAYER_SET_NAMES:
+        assert f'`{name}`' in TARS_VARIABLES['TARS_LAYERS'][1]
+        assert parse_layers(name, 32)  # every documented set is one parse_layers knows
+    from swift_tars.grpo.pairing import REFERENCE_MODES
+    from swift_tars.rewards.representation import EMPTY_POOL_POLICIES
+    assert REFERENCE_MODES == allowed_values('TARS_REFERENCE')
+    assert EMPTY_POOL_POLICIES == allowed_values('TARS_EMPTY_POOL')

@@ -79,3 +79,51 @@ def test_validate_row_audio_errors(tmp_path, wav16k):
     sf.write(empty, np.zeros(0, dtype=np.float32), 16000)
     with pytest.raises(RowError, match=r'empty'):
         validate_row(good_row(str(empty)), 'eval.jsonl line 6')
+
+
+def test_text_view_messages_is_the_one_text_prompt():
+    """Training (pairing), CORD's teacher and text-mode eval all build their text prompt with this function."""
+    from swift_tars.data.rows import text_view_messages
+
+    speech = [{'role': 'system', 'content': 'S'}, {'role': 'user', 'content': 'earlier'},
+              {'role': 'user', 'content': '<audio>'}, {'role': 'assistant', 'content': 'The answer is B.'}]
+    out = text_view_messages(speech, 'Q?')
+    assert [m['content'] for m in out] == ['S', 'earlier', 'Q?', 'The answer is B.']  # last user turn only
+    assert speech[2]['content'] == '<audio>'  # the input is untouched
+    with pytest.raises(RowError, match=r"row 3 has no 'text_query' .*needed for text mode"):
+        text_view_messages(speech, '  ', 'row 3', 'text mode')
+    with pytest.raises(RowError, match='no user message'):
+        text_view_messages(speech[:1], 'Q?')
+
+
+def test_the_wav_cache_uses_the_row_format_wav_check(tmp_path, wav16k):
+    from swift_tars.data.wavcache import existing_duration
+
+    assert existing_duration(wav16k) == pytest.approx(0.5)
+    stereo = tmp_path / 'stereo.wav'
+    sf.write(stereo, np.zeros((1600, 2), dtype=np.float32), 16000)
+    other_rate = tmp_path / 'rate.wav'
+    sf.write(other_rate, np.zeros(2400, dtype=np.float32), 24000)
+    broken = tmp_path / 'broken.wav'
+    broken.write_bytes(b'RIFF')
+    for path in (stereo, other_rate, broken, tmp_path / 'absent.wav'):
+        assert existing_duration(path) is None
+
+
+def test_undecoded_audio_casts_audio_columns():
+    import datasets
+
+    from swift_tars.data.wavcache import undecoded_audio
+
+    ds = datasets.Dataset.from_dict({'audio': [None], 'other': [None], 'text': ['x']}).cast_column(
+        'audio', datasets.Audio()).cast_column('other', datasets.Audio())
+    assert not undecoded_audio(ds).features['audio'].decode and not undecoded_audio(ds).features['other'].decode
+    only = undecoded_audio(ds, ('audio', 'audios'))
+    assert not only.features['audio'].decode and only.features['other'].decode
+
+
+def test_more_options_than_letters_is_a_row_error():
+    from swift_tars.data.rows import check_options
+
+    with pytest.raises(RowError, match='27 options are more than there are option letters'):
+        check_options([f'o{i}' for i in range(27)], 'row 0', None)

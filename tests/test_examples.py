@@ -11,11 +11,12 @@ import argparse
 import importlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Set, Tuple
 
 import pytest
 
@@ -106,12 +107,16 @@ def test_call_counts_and_batch_arithmetic(checks):
                 'summary']
     assert 'tars_accuracy×1 tars_format×1 tars_representation×1 tars_behavior×1' in main[0]['summary']
     assert 'deepspeed zero3; rollout vLLM colocate' in main[0]['summary']
+    [zero2] = checks['train_qwen2_5_omni_8xa100_zero2']  # the same recipe, only the DeepSpeed stage differs
+    assert zero2['summary'] == main[0]['summary'].replace('deepspeed zero3;', 'deepspeed zero2;')
     server = checks['train_qwen2_5_omni_vllm_server']
     assert [r['command'] for r in server] == ['rollout', 'rlhf']  # the `swift rollout` part is checked too
     assert '56 completions/step = 7 questions' in server[1]['summary'] and 'vLLM server' in server[1]['summary']
     assert '16 process(es) = NPROC_PER_NODE 8 × NNODES 2' in checks['train_qwen2_5_omni_2nodes'][0]['summary']
     assert 'full;' in checks['train_qwen2_5_omni_full_ft'][0]['summary']
-    assert 'rollout HF generate' in checks['train_qwen2_5_omni_1gpu_debug'][0]['summary']
+    debug = checks['train_qwen2_5_omni_1gpu_debug'][0]['summary']
+    assert '1 process(es)' in debug and 'deepspeed none; rollout HF generate' in debug
+    assert 'rewards tars_agreement×1;' in checks['train_qwen2_5_omni_cord_8xa100'][0]['summary']
     # ablations: base, rep × 3 layer sets, beh, full × 3 layer sets
     ablations = [r['summary'] for r in checks['train_qwen2_5_omni_ablations']]
     assert len(ablations) == 8
@@ -161,7 +166,9 @@ def test_all_scripts_are_bash_with_strict_mode():
         subprocess.run(['bash', '-n', str(script)], check=True)
     for script in TRAIN_SCRIPTS:
         text = script.read_text()
-        assert 'SWIFT=${SWIFT:-swift}' in text or 'train_qwen2_5_omni_8xa100_zero3.sh' in text, script
+        # the recipe (or the server script) defines SWIFT; overlays run the recipe or another overlay of it
+        assert 'SWIFT=${SWIFT:-swift}' in text or re.search(r'exec bash .*train_qwen2_5_omni_\w+\.sh', text) \
+            or 'RECIPE=' in text, script
 
 
 def _swift_tars_parser() -> argparse.ArgumentParser:
@@ -197,3 +204,88 @@ def test_other_scripts_use_valid_swift_tars_flags(tmp_path, script, env, expecte
         parser.parse_args(argv)  # SystemExit (test error) on an unknown flag or a bad choice
     if script == 'push_to_hub.sh':
         assert '--merge_lora' in argvs[0] and '--private' in argvs[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# one recipe, overlays: no `swift rlhf` flag value is written in two training scripts
+
+# `--flag value` where value is a literal: a bare word, a '…' string or a "…" string without expansions
+FLAG_LITERAL = re.compile(r"""(--[A-Za-z][\w-]*)[ \t]+('[^']*'|"[^"$]*"|[^\s"'$\\()]+)""")
+
+
+def flag_literals(text: str) -> Set[Tuple[str, str]]:
+    """The (flag, literal value) pairs written in a bash script, comments left out."""
+    pairs = set()
+    for line in text.splitlines():
+        code = re.sub(r'(^|\s)#.*$', '', line)
+        for flag, value in FLAG_LITERAL.findall(code):
+            if not value.startswith('--'):
+                pairs.add((flag, value.strip('\'"')))
+    return pairs
+
+
+def test_flag_literal_parser():
+    text = """x=1  # --save_steps 100 in a comment
+$SWIFT rlhf \\
+  --lora_alpha 32 --lora_rank "$LORA_RANK" --report_to $REPORT_TO \\
+  --vllm_limit_mm_per_prompt '{"audio": 1}' --top_k -1 --use_vllm "true" --flag --other
+"""
+    assert flag_literals(text) == {('--lora_alpha', '32'), ('--vllm_limit_mm_per_prompt', '{"audio": 1}'),
+                                   ('--top_k', '-1'), ('--use_vllm', 'true')}
+
+
+def test_no_flag_value_is_written_in_two_training_scripts():
+    """Overlays set the recipe's variables; they never restate a `--flag value` of another script (the drift
+    that had `--lora_alpha 32` and `--report_to tensorboard` as literals in three scripts)."""
+    files = [*TRAIN_SCRIPTS, EXAMPLES / 'common.sh']
+    where: Dict[Tuple[str, str], List[str]] = {}
+    for path in files:
+        for pair in flag_literals(path.read_text()):
+            where.setdefault(pair, []).append(path.name)
+    assert ('--rlhf_type', 'grpo') in where and ('--beta', '0') in where  # the parser sees the recipe's flags
+    twice = {f'{flag} {value}': names for (flag, value), names in where.items() if len(names) > 1}
+    assert not twice, f'flag values written in more than one script (set a variable of {MAIN.name}): {twice}'
+
+
+def test_one_swift_rlhf_command_and_overlays_exec_it():
+    """Only the base recipe spells out `swift rlhf`; every other training script runs it (directly or through
+    another overlay) and passes its own arguments on."""
+    overlays = [s for s in TRAIN_SCRIPTS if s != MAIN]
+    assert len(overlays) >= 8
+    assert len(re.findall(r'^\$SWIFT rlhf', MAIN.read_text(), re.M)) == 1 and '"$@"' in MAIN.read_text()
+    names = {s.name for s in TRAIN_SCRIPTS}
+    for script in overlays:
+        code = '\n'.join(line for line in script.read_text().splitlines() if not line.lstrip().startswith('#'))
+        assert 'rlhf' not in code.replace('rlhf`', ''), f'{script.name} restates `swift rlhf`'
+        runs = set(re.findall(r'(train_qwen2_5_omni_\w+\.sh)', code)) & names
+        assert runs, f'{script.name} does not run the base recipe or an overlay of it'
+        assert '"$@"' in code or '"${EXTRA_ARGS[@]}"' in code, f'{script.name} drops extra `swift rlhf` arguments'
+
+
+@pytest.mark.parametrize('script,env', [
+    ('train_qwen2_5_omni_8xa100_zero2.sh', {}),
+    ('train_qwen2_5_omni_1gpu_debug.sh', {}),
+    ('train_qwen2_5_omni_vllm_server.sh', {'MODE': 'train'}),
+    ('train_qwen2_5_omni_ablations.sh', {}),
+])
+def test_extra_arguments_reach_swift_rlhf_last(tmp_path, script, env):
+    """`bash examples/<overlay>.sh --save_steps 7`: the flag reaches `swift rlhf` after the recipe's, so it wins."""
+    calls = tmp_path / 'calls.jsonl'
+    recorder = tmp_path / 'swift-recorder'
+    recorder.write_text(f'#!{sys.executable}\nimport json, sys\n'
+                        f'open({str(calls)!r}, "a").write(json.dumps(sys.argv[1:]) + "\\n")\n')
+    recorder.chmod(0o755)
+    proc = subprocess.run(['bash', str(EXAMPLES / script), '--save_steps', '7'], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env=script_env(SWIFT=str(recorder), PLUGIN='plugin.py', **env))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [argv] = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert argv[0] == 'rlhf' and argv[-2:] == ['--save_steps', '7'] and argv.count('--save_steps') == 2
+
+
+def test_readme_names_every_example_script():
+    """README's list of scripts matches examples/: every script is named, and every examples/*.sh it names exists."""
+    readme = (ROOT / 'README.md').read_text()
+    scripts = {s.name for s in EXAMPLES.glob('*.sh')}
+    assert not {s for s in scripts if f'`{s}`' not in readme and f'examples/{s}' not in readme}
+    named = set(re.findall(r'\b((?:train_qwen2_5_omni_|build_|eval_|probe|push_)\w*\.sh)\b', readme))
+    assert named <= scripts, f'README names scripts that do not exist: {named - scripts}'

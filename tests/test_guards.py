@@ -1,7 +1,7 @@
 """Start-up guards: each incompatible flag is named with its fix."""
 import pytest
 
-from swift_tars.grpo.guards import TarsSetupError, check_training_setup
+from swift_tars.grpo.guards import TarsSetupError, check_training_setup, training_setup_problems
 
 OK = dict(num_generations=8, per_device_train_batch_size=4, steps_per_generation=2)
 
@@ -39,3 +39,20 @@ def test_all_problems_are_listed_at_once():
     with pytest.raises(TarsSetupError) as e:
         check_training_setup(**OK, dynamic_sample=True, padding_free=True)
     assert str(e.value).count('\n  - ') == 2
+
+
+def test_problems_are_a_list_and_the_message_lists_them():
+    """One home for the rules: the error carries the list `swift-tars check-args` reports, and its text is the
+    heading plus one `  - ` line per problem."""
+    assert training_setup_problems(**OK) == []
+    problems = training_setup_problems(**OK, dynamic_sample=True, padding_free=True)
+    assert len(problems) == 2 and '--dynamic_sample false' in problems[0] and '--padding_free false' in problems[1]
+    with pytest.raises(TarsSetupError) as e:
+        check_training_setup(**OK, dynamic_sample=True, padding_free=True)
+    assert e.value.problems == problems
+    assert str(e.value) == 'swift-tars cannot train with these arguments:\n  - ' + '\n  - '.join(problems)
+
+
+def test_a_single_message_error_is_its_own_problem():
+    error = TarsSetupError('TARS_DISTILL_COEF > 0 needs the plain GRPO loss path')
+    assert error.problems == [str(error)]

@@ -98,3 +98,12 @@ def test_text_rows_keep_their_speech_prompt_for_upstream_scoring():
     assert sample.extra['tars_modality'] == 'text'  # still a text rollout: no alignment reward, text advantages
     with pytest.raises(PairingError, match='no saved speech prompt'):
         restore_speech_prompt(GRPOSample.from_row(out[0]))
+
+
+def test_speech_layout_makes_every_rollout_speech():
+    """TARS_GROUP_LAYOUT=speech (the speech-only GRPO baseline): the same groups, no text rollouts."""
+    rows = [row('q1')] * 4 + [row('q2', audio=('/a/q2.wav', ))] * 4
+    out = pair_rows(rows, 4, layout='speech')
+    assert [r['tars_modality'] for r in out] == ['speech'] * 8
+    assert all(r['audios'] == list(src['audios']) for r, src in zip(out, rows))
+    assert [r['tars_modality'] for r in pair_rows(rows, 4)] == ['speech', 'text'] * 4

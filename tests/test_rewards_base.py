@@ -49,5 +49,26 @@ def test_accuracy_missing_gold_column_names_column_and_row():
 def test_accuracy_empty_or_bad_gold_names_the_row():
     with pytest.raises(KeyError, match=r"row 1 \(question_id='q2'\) has no gold answer"):
         gold_letters({'solution': ['A', ' '], 'question_id': ['q1', 'q2']}, 2)
-    with pytest.raises(ValueError, match=r"row 0 \(question_id='q1'\) has an unusable gold answer 'E'"):
+    with pytest.raises(ValueError, match=r"row 0 \(question_id='q1'\): gold answer 'E' is not among the options "
+                                         r"A, B, C, D"):
         gold_letters({'solution': ['E'], 'question_id': ['q1'], 'options': [['a', 'b', 'c', 'd']]}, 1)
+
+
+def test_gold_is_read_like_the_evaluation_reads_it():
+    """One reading of the gold columns (data.mcq.row_gold_letter): a blank solution falls back to answer_index."""
+    from swift_tars.evaluation.eval_sets import gold_letter
+
+    batch = {'solution': ['', None, '(c)'], 'answer_index': [1, 3, 0], 'question_id': ['q1', 'q2', 'q3']}
+    assert gold_letters(batch, 3) == ['B', 'D', 'C']
+    assert [gold_letter({k: v[i] for k, v in batch.items()}) for i in range(3)] == ['B', 'D', 'C']
+
+
+def test_empty_answer_block_earns_no_accuracy_but_eval_reads_it():
+    """The reward does not pay for an empty <answer> (the format is broken); eval scores the committed letter."""
+    from swift_tars.answers import extract_choice
+    from swift_tars.rewards.accuracy import correctness
+
+    text = '<think>Dogs bark, so the answer is B.</think><answer></answer>'
+    options = ['cat', 'dog', 'cow', 'fish']
+    assert extract_choice(text, options) == 'B'
+    assert correctness([text], {'solution': ['B'], 'options': [options]}) == [0.0]

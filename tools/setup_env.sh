@@ -9,13 +9,17 @@
 #     pins that torch, so no dependency can pull another (multi-GB CUDA) torch;
 #   - CPU only: installs tools/cpu_torchvision_shim.py (see its docstring) into site-packages and pre-builds
 #     DeepSpeed's CPU communication op (otherwise JIT-compiled, ~2 min, at the first ZeRO run);
-#   - installs espeak-ng through apt when missing (needed to synthesise speech offline).
+#   - installs espeak-ng through apt when missing (needed to synthesise speech offline);
+#   - VLLM=1 (make setup VLLM=1): also the [vllm] extra of setup.cfg (vllm==0.32.0, which needs torch 2.13.0
+#     exactly) — CUDA machines only: on CPU it says so and skips; with another CUDA torch it stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 CPU_TORCH=2.13.0
+VLLM=${VLLM:-0}
+VLLM_TORCH=2.13.0  # the torch vllm==0.32.0 (setup.cfg [vllm]) requires
 LOG="$VENV/setup.log"  # pip's chatter goes here; its tail is printed on failure
 
 if ! command -v espeak-ng >/dev/null 2>&1; then
@@ -26,7 +30,7 @@ if ! command -v espeak-ng >/dev/null 2>&1; then
 fi
 
 HASH=$(cat setup.cfg pyproject.toml requirements/lock.txt tools/setup_env.sh tools/cpu_torchvision_shim.py \
-       | sha256sum | cut -c1-16)
+       | sha256sum | cut -c1-16)-vllm$VLLM
 STAMP="$VENV/.swift-tars-setup"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$HASH" ] && [ -x "$VENV/bin/python" ]; then
   exit 0
@@ -71,8 +75,21 @@ else
   cp requirements/lock.txt "$LOCK"
 fi
 
-echo "[setup] installing swift-tars and pinned dependencies ($MODE)"
-if ! "$PY" -m pip install -q -c "$CONSTRAINTS" -r "$LOCK" -e ".[dev]" >> "$LOG" 2>&1; then
+EXTRAS=dev
+if [ "$VLLM" = 1 ]; then
+  if [ "$MODE" = cpu ]; then
+    echo "[setup] VLLM=1: vLLM needs CUDA (no CUDA torch here); skipping the [vllm] extra" >&2
+  elif ! "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '$VLLM_TORCH' else 1)"; then
+    echo "[setup] ERROR: VLLM=1 needs torch $VLLM_TORCH (vllm==0.32.0 pins it); this venv sees torch" \
+         "$("$PY" -c 'import torch; print(torch.__version__)'). Install a CUDA torch==$VLLM_TORCH first." >&2
+    exit 1
+  else
+    EXTRAS=dev,vllm
+  fi
+fi
+
+echo "[setup] installing swift-tars and pinned dependencies ($MODE, extras: $EXTRAS)"
+if ! "$PY" -m pip install -q -c "$CONSTRAINTS" -r "$LOCK" -e ".[$EXTRAS]" >> "$LOG" 2>&1; then
   tail -40 "$LOG" >&2; echo "[setup] ERROR: pip install failed (full log: $LOG)" >&2; exit 1
 fi
 

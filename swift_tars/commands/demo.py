@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Dict, List
 
 from data_builders.cli import parse, run
-from swift_tars.testing.models import build_tiny_embedder, build_tiny_omni, gap_warm_start
+from swift_tars.testing.models import build_tiny_embedder, build_tiny_omni
 from swift_tars.testing.runs import OFFLINE_ENV, offline_env, read_logging, tiny_rlhf_command
+from swift_tars.testing.warm_start import gap_warm_start
 
 DEFAULT_REWARDS = ['tars_accuracy', 'tars_format', 'tars_representation', 'tars_behavior']
 

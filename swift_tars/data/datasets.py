@@ -24,7 +24,7 @@ from swift_tars.data.upstream import HUB_ID as UPSTREAM_ID
 from swift_tars.data.upstream import upstream_fields
 from swift_tars.data.voicebench import HUB_ID as VOICEBENCH_ID
 from swift_tars.data.voicebench import SPLITS, voicebench_fields
-from swift_tars.data.wavcache import store_audio
+from swift_tars.data.wavcache import store_audio, undecoded_audio
 
 UPSTREAM, VOICEBENCH, ROWS = 'upstream', 'voicebench', 'rows'
 INDEX_COLUMN = '__tars_index'  # row position within its split (OBQA keys are obqa_<index>)
@@ -71,14 +71,8 @@ class TarsOmniPreprocessor(RowPreprocessor):
         return super().__call__(dataset, **kwargs)
 
     def prepare_dataset(self, dataset):
-        from datasets import Audio
-
-        features = dataset.features or {}
-        for name in ('audio', AUDIOS):
-            feature = features.get(name)
-            if isinstance(feature, Audio) and feature.decode:
-                dataset = dataset.cast_column(name, Audio(decode=False))  # bytes + path: no decoder needed
-        if INDEX_COLUMN not in features:
+        dataset = undecoded_audio(dataset, ('audio', AUDIOS))  # bytes + path: no decoder needed
+        if INDEX_COLUMN not in (dataset.features or {}):
             dataset = dataset.map(lambda _, i: {INDEX_COLUMN: i}, with_indices=True)
         return dataset
 

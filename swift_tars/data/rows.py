@@ -9,12 +9,14 @@ A row (one JSON line, or one dataset example) is one multiple-choice question in
      "subject": "...", "source": "..."}              # optional
 
 Speech rollouts use ``messages`` + ``audios``; text rollouts replace the last user turn with
-``text_query`` and drop the audio (``pairing.py``). Avoid a column named ``dataset`` (ms-swift
+``text_query`` and drop the audio (:func:`text_view_messages`). Avoid a column named ``dataset`` (ms-swift
 overwrites it) or ``teacher_prompt`` (it switches on ms-swift's self-distillation path).
 """
+import copy
 from typing import Any, List, Mapping, Optional, Sequence
 
 from swift_tars.answers import choice_letters
+from swift_tars.data.audio import TARGET_SR
 from swift_tars.prompts import SPEECH_USER_CONTENT, SYSTEM_THINK
 
 MESSAGES, AUDIOS, TEXT_QUERY, SOLUTION, QUESTION_ID, OPTIONS = (
@@ -24,7 +26,7 @@ OPTIONAL_COLUMNS = ('subject', 'source')
 REQUIRED_COLUMNS = (MESSAGES, AUDIOS, TEXT_QUERY, SOLUTION, QUESTION_ID, OPTIONS)
 RESERVED_COLUMNS = ('dataset', 'teacher_prompt')
 MODALITY = 'tars_modality'  # tag written by the trainer into every rollout: 'speech' or 'text'
-SPEECH, TEXT = 'speech', 'text'
+SPEECH, TEXT = 'speech', 'text'  # the two modalities (rollout tags, eval modes, metric names)
 
 
 class MissingColumnError(KeyError):
@@ -94,9 +96,33 @@ def make_row(*, audio: str, text_query: str, solution: str, question_id: str, op
     return row
 
 
-def check_audio_file(path: str, where: str = '', sample_rate: int = 16000) -> float:
+def text_view_messages(messages: Any, text_query: Any, where: str = 'row', needed_for: str = 'its text view'
+                       ) -> List[dict]:
+    """The text view of a speech prompt, the one of TARS text rollouts, CORD's teacher and text-mode eval: a
+    copy of ``messages`` whose last user turn is ``text_query`` (so it holds no ``<audio>`` tag; the caller
+    drops the audio). Turns after that user turn, such as a sampled completion, are kept.
+
+    Raises :class:`RowError` naming ``where`` and what ``needed_for`` it when ``text_query`` is empty or
+    there is no user turn.
+
+    >>> text_view_messages([{'role': 'system', 'content': 'S'}, {'role': 'user', 'content': '<audio>'}], 'Q?')
+    [{'role': 'system', 'content': 'S'}, {'role': 'user', 'content': 'Q?'}]
+    """
+    if not isinstance(text_query, str) or not text_query.strip():
+        raise RowError(f'{where} has no {TEXT_QUERY!r} (the question and options as text), needed for {needed_for}; '
+                       'see the row format in the README')
+    out = copy.deepcopy(list(messages or []))
+    users = [m for m in out if isinstance(m, Mapping) and m.get('role') == 'user']
+    if not users:
+        raise RowError(f'{where} has no user message to replace with its {TEXT_QUERY}')
+    users[-1]['content'] = text_query
+    return out
+
+
+def check_audio_file(path: str, where: str = '', sample_rate: int = TARGET_SR) -> float:
     """Duration in seconds of the mono ``sample_rate`` wav at ``path``; a :class:`RowError` naming ``where``
-    when it is missing, unreadable, empty, not mono or at another rate."""
+    when it is missing, unreadable, empty, not mono or at another rate. The one wav check: the wav cache
+    (:func:`~swift_tars.data.wavcache.existing_duration`) uses it too."""
     import os
 
     import soundfile as sf
@@ -129,9 +155,11 @@ def check_options(options: Any, where: str, num_options: Optional[int] = 4, coer
     options = list(options)
     if num_options is not None and len(options) != num_options:
         raise RowError(f'{where}: wrong option count: expected {num_options} options, got {len(options)}: {options!r}')
+    if len(options) > 26:
+        raise RowError(f'{where}: {len(options)} options are more than there are option letters (A-Z): {options!r}')
     if len(options) < 2:
         raise RowError(f'{where}: a multiple-choice question needs at least 2 options, got {options!r}')
-    empty = [chr(65 + i) for i, o in enumerate(options) if not o.strip()]
+    empty = [letter for letter, o in zip(choice_letters(len(options)), options) if not o.strip()]
     if empty:
         raise RowError(f'{where}: option(s) {", ".join(empty)} are empty: {options!r}')
     return options

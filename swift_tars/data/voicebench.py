@@ -9,23 +9,18 @@ before that run. Shared by the dataset registry (train time) and ``data_builders
 import re
 from typing import Any, List, Mapping, Optional, Tuple
 
+from swift_tars.answers import choice_letters
 from swift_tars.data.mcq import gold_letter, require_options, require_question
 from swift_tars.data.rows import RowError
 
 HUB_ID = 'hlt-lab/voicebench'
-
-
 CONFIGS = ('mmsu', 'openbookqa')
-
-
 MMSU_SPLITS = ('law', 'engineering', 'other', 'biology', 'business', 'economics', 'health', 'philosophy',
                'psychology', 'history', 'chemistry', 'physics')
-
-
 SPLITS = {'mmsu': MMSU_SPLITS, 'openbookqa': ('test', )}
 
-
 _OPTION = re.compile(r'([A-Z])\.\s')
+_LETTERS = choice_letters(26)
 
 
 def parse_prompt(prompt: str, where: str = 'prompt') -> Tuple[str, List[str]]:
@@ -38,12 +33,12 @@ def parse_prompt(prompt: str, where: str = 'prompt') -> Tuple[str, List[str]]:
         raise RowError(f'{where}: prompt must be a string, got {prompt!r}')
     lines = prompt.splitlines()
     for start in range(len(lines) - 1, -1, -1):
-        if not _OPTION.match(lines[start]) or lines[start][0] != 'A':
+        if not _OPTION.match(lines[start]) or lines[start][0] != _LETTERS[0]:
             continue
         options, j = [], start
         while j < len(lines):
             m = _OPTION.match(lines[j])
-            if not m or m.group(1) != chr(65 + len(options)):
+            if not m or m.group(1) != _LETTERS[len(options):len(options) + 1]:  # the next letter in order
                 break
             options.append(lines[j][m.end():].strip())
             j += 1

@@ -2,7 +2,9 @@
 
 The file name is a hash of the source audio, so converting the same audio twice (a rerun, a second
 worker, a second dataset) finds the existing file instead of writing a duplicate. Files are written
-atomically, so a file under its final name is always complete.
+atomically, so a file under its final name is always complete. Audio columns of ``datasets`` are read
+undecoded (:func:`undecoded_audio`: bytes and path), which needs no audio decoder and lets the cache hash the
+source bytes.
 """
 import hashlib
 import io
@@ -10,12 +12,12 @@ import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Iterable, Optional, Tuple, Union
 
 import numpy as np
 
 from swift_tars.data.audio import TARGET_SR, to_16k_mono, write_wav_atomic
-from swift_tars.data.rows import RowError
+from swift_tars.data.rows import RowError, check_audio_file
 
 PathLike = Union[str, os.PathLike]
 
@@ -35,16 +37,25 @@ def text_digest(*parts: Any) -> str:
 
 
 def existing_duration(path: PathLike) -> Optional[float]:
-    """Duration of a complete 16 kHz mono wav at ``path``, or None if it is absent or not such a file."""
-    import soundfile as sf
-
+    """Duration of a complete 16 kHz mono wav at ``path``, or None if it is absent or not such a file (the
+    check of :func:`~swift_tars.data.rows.check_audio_file`)."""
     try:
-        info = sf.info(str(path))
-    except Exception:  # absent or unreadable: treat as not cached
+        return check_audio_file(str(path), sample_rate=TARGET_SR)
+    except RowError:  # absent, unreadable, empty, not mono or another rate: not cached
         return None
-    if info.samplerate != TARGET_SR or info.channels != 1 or info.frames <= 0:
-        return None
-    return info.frames / TARGET_SR
+
+
+def undecoded_audio(dataset, columns: Optional[Iterable[str]] = None):
+    """``dataset`` (a ``datasets`` Dataset) with its decoding ``Audio`` columns (those named in ``columns``, or
+    all) cast to ``Audio(decode=False)``: each value is ``{'bytes', 'path'}``, ready for :func:`store_audio`."""
+    from datasets import Audio
+
+    features = dataset.features or {}
+    for name in list(features) if columns is None else columns:
+        feature = features.get(name)
+        if isinstance(feature, Audio) and feature.decode:
+            dataset = dataset.cast_column(name, Audio(decode=False))
+    return dataset
 
 
 def _source(value: Any, where: str, base_dir: Optional[PathLike]) -> Tuple[str, Any]:

@@ -1,8 +1,10 @@
 """Eval sets in the row format, and the speech-mode / text-mode chat requests of a row (docs/method.md §3, §10).
 
 Speech mode: the row's ``messages`` (system ``SYSTEM_THINK`` + user ``<audio>``) and its ``audios``.
-Text mode: the same messages with the last user turn replaced by the row's ``text_query`` verbatim and no
-audio, so both modes share the system prompt (``SYSTEM_THINK`` for a text-only row without ``messages``).
+Text mode: the text view of the same messages (:func:`~swift_tars.data.rows.text_view_messages`: the last
+user turn replaced by the row's ``text_query`` verbatim) and no audio, so both modes share the system prompt
+(``SYSTEM_THINK`` for a text-only row without ``messages``). The gold letter is
+:func:`~swift_tars.data.mcq.row_gold_letter`'s, as in ``tars_accuracy``.
 Rows are checked before any model is loaded; every error names the row and the file.
 """
 import json
@@ -11,9 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from swift_tars.answers import normalize_gold
-from swift_tars.data.rows import ANSWER_INDEX, AUDIOS, MESSAGES, OPTIONS, QUESTION_ID, SOLUTION, TEXT_QUERY
-from swift_tars.evaluation.metrics import MODES, SPEECH, TEXT
+from swift_tars.data.mcq import row_gold_letter as gold_letter  # probe_cli imports it from here
+from swift_tars.data.rows import (
+    ANSWER_INDEX,
+    AUDIOS,
+    MESSAGES,
+    QUESTION_ID,
+    SOLUTION,
+    SPEECH,
+    TEXT,
+    TEXT_QUERY,
+    MissingColumnError,
+    RowError,
+    text_view_messages,
+)
+from swift_tars.evaluation.metrics import MODES
 from swift_tars.prompts import SYSTEM_THINK
 
 
@@ -49,23 +63,15 @@ def _resolve_audio(audio: str, base: Path) -> str:
     return str(candidate) if candidate.exists() else audio
 
 
-def gold_letter(row: dict) -> str:
-    """The gold option letter of a row: ``solution`` (a letter), else ``answer_index`` (0-based)."""
-    gold = row.get(SOLUTION)
-    if gold is None or gold == '':
-        gold = row.get(ANSWER_INDEX)
-    return normalize_gold(gold, row.get(OPTIONS))
-
-
 def check_row(row: dict, i: int, path: Path, modes: Sequence[str]) -> None:
     """Raises :class:`EvalSetError` when ``row`` cannot be evaluated in ``modes``."""
     where = _where(i, row, path)
     if row.get(QUESTION_ID) in (None, ''):
         raise EvalSetError(f'{where} has no {QUESTION_ID!r}: resuming needs a unique id per row')
     try:
-        gold_letter(row)
-    except ValueError as e:
-        raise EvalSetError(f'{where}: no usable gold answer in {SOLUTION!r} / {ANSWER_INDEX!r} ({e})') from None
+        gold_letter(row, where)
+    except (MissingColumnError, RowError) as e:
+        raise EvalSetError(f'{e} (no usable gold answer in {SOLUTION!r} / {ANSWER_INDEX!r})') from None
     messages = row.get(MESSAGES)
     has_user = isinstance(messages, list) and any(isinstance(m, dict) and m.get('role') == 'user' for m in messages)
     if SPEECH in modes:
@@ -84,10 +90,8 @@ def check_row(row: dict, i: int, path: Path, modes: Sequence[str]) -> None:
             raise EvalSetError(f'{where}: {tags} "<audio>" tag(s) in {MESSAGES!r} for {len(audios)} audio file(s)')
     elif messages is not None and not has_user:
         raise EvalSetError(f'{where}: {MESSAGES!r} has no user turn')
-    query = row.get(TEXT_QUERY)
-    if TEXT in modes and (not isinstance(query, str) or not query.strip()):
-        raise EvalSetError(f'{where} has no {TEXT_QUERY!r}, needed for text mode '
-                           '(use --modes speech to evaluate speech only)')
+    if TEXT in modes:
+        _text_messages(row, where)
 
 
 def load_eval_set(name: str, path, modes: Sequence[str], limit: Optional[int] = None) -> EvalSet:
@@ -134,6 +138,15 @@ def load_eval_sets(specs: Sequence[str], modes: Sequence[str], limit: Optional[i
     return list(sets.values())
 
 
+def _text_messages(row: dict, where: str = 'row') -> List[dict]:
+    """The text-mode prompt of ``row``; :class:`EvalSetError` when it has none."""
+    try:
+        return text_view_messages(_prompt_messages(row), row.get(TEXT_QUERY), where,
+                                  'text mode (use --modes speech to evaluate speech only)')
+    except RowError as e:
+        raise EvalSetError(str(e)) from None
+
+
 def _prompt_messages(row: dict) -> List[dict]:
     """The row's messages up to and including the last user turn (a trailing answer is not a prompt);
     a text-only row without ``messages`` gets ``SYSTEM_THINK`` + an empty user turn."""
@@ -146,10 +159,8 @@ def _prompt_messages(row: dict) -> List[dict]:
 
 def build_request(row: dict, mode: str) -> dict:
     """``{'messages': ..., 'audios': ...}`` of ``row`` in ``mode`` (kwargs of ms-swift's ``InferRequest``)."""
-    messages = _prompt_messages(row)
     if mode == SPEECH:
-        return {'messages': messages, 'audios': list(row[AUDIOS])}
+        return {'messages': _prompt_messages(row), 'audios': list(row[AUDIOS])}
     if mode == TEXT:
-        messages[-1]['content'] = row[TEXT_QUERY]
-        return {'messages': messages}
+        return {'messages': _text_messages(row)}
     raise EvalSetError(f'unknown mode {mode!r}: choose from {", ".join(MODES)}')

@@ -13,7 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional
 
-SPEECH, TEXT = 'speech', 'text'
+from swift_tars.data.rows import SPEECH, TEXT
+
 MODES = (SPEECH, TEXT)
 NO_SUBJECT = '(none)'
 

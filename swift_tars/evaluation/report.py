@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 from typing import List, Optional
 
-from swift_tars.evaluation.metrics import SPEECH, TEXT
+from swift_tars.data.rows import SPEECH, TEXT
 
 DEFINITIONS = {
     'accuracy': 'percent of all items whose extracted letter (swift_tars.answers.extract_choice) equals the gold '

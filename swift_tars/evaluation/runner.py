@@ -8,9 +8,10 @@ import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 from swift_tars.answers import extract_choice
+from swift_tars.data.mcq import row_gold_letter
 from swift_tars.data.rows import OPTIONS, QUESTION_ID
 from swift_tars.evaluation.engine import Completion, generate
-from swift_tars.evaluation.eval_sets import EvalSet, build_request, gold_letter
+from swift_tars.evaluation.eval_sets import EvalSet, build_request
 from swift_tars.evaluation.predictions import PredictionStore
 
 SUBJECT_COLUMNS = ('subject', 'category')
@@ -27,7 +28,7 @@ def subject_of(row: dict) -> Optional[str]:
 def score(row: dict, completion: str) -> dict:
     """``extract_choice`` against the gold letter: pred (letter or None), gold, correct, extraction_failed."""
     pred = extract_choice(completion, row.get(OPTIONS))
-    gold = gold_letter(row)
+    gold = row_gold_letter(row)
     return {'pred': pred, 'gold': gold, 'correct': pred == gold, 'extraction_failed': pred is None}
 
 

@@ -11,9 +11,21 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
-from swift_tars.data.rows import AUDIOS, MESSAGES, MODALITY, QUESTION_ID, SPEECH, TEXT, TEXT_QUERY, column
+from swift_tars.config import allowed_values
+from swift_tars.data.rows import (
+    AUDIOS,
+    MESSAGES,
+    MODALITY,
+    QUESTION_ID,
+    SPEECH,
+    TEXT,
+    TEXT_QUERY,
+    RowError,
+    column,
+    text_view_messages,
+)
 
-REFERENCE_MODES = ('mean', 'round_robin')
+REFERENCE_MODES = allowed_values('TARS_REFERENCE')
 
 
 class PairingError(ValueError):
@@ -28,19 +40,17 @@ SPEECH_PROMPT = 'tars_speech_prompt'  # kept on text rows: the speech messages a
 
 
 def text_view(row: Mapping[str, Any], i: int = 0) -> Dict[str, Any]:
-    """A copy of ``row`` whose last user turn is ``text_query`` and which carries no audio (the speech prompt is
-    kept under ``tars_speech_prompt`` for the upstream scoring mode)."""
-    query = row.get(TEXT_QUERY)
-    if not isinstance(query, str) or not query.strip():
-        raise PairingError(f'{_describe(row, i)} has no {TEXT_QUERY!r}: TARS needs the text version of every '
-                           'question for its text rollouts (see the row format in the README)')
+    """A copy of ``row`` tagged as a text rollout: the text view of its messages
+    (:func:`~swift_tars.data.rows.text_view_messages`) and no audio (the speech prompt is kept under
+    ``tars_speech_prompt`` for the upstream scoring mode)."""
+    try:
+        messages = text_view_messages(row.get(MESSAGES), row.get(TEXT_QUERY), _describe(row, i),
+                                      'its TARS text rollouts')
+    except RowError as e:
+        raise PairingError(str(e)) from None
     out = copy.deepcopy(dict(row))
-    out[SPEECH_PROMPT] = {MESSAGES: copy.deepcopy(row.get(MESSAGES)), AUDIOS: list(row.get(AUDIOS) or [])}
-    messages = out.get(MESSAGES) or []
-    users = [m for m in messages if m.get('role') == 'user']
-    if not users:
-        raise PairingError(f'{_describe(row, i)} has no user message to replace with its text_query')
-    users[-1]['content'] = query
+    out[SPEECH_PROMPT] = {MESSAGES: out.get(MESSAGES), AUDIOS: list(row.get(AUDIOS) or [])}
+    out[MESSAGES] = messages
     out[AUDIOS] = []
     out[MODALITY] = TEXT
     return out
@@ -70,8 +80,9 @@ def speech_view(row: Mapping[str, Any], i: int = 0) -> Dict[str, Any]:
     return out
 
 
-def pair_rows(rows: Sequence[Mapping[str, Any]], group_size: int) -> List[Dict[str, Any]]:
-    """Tags a rank-local generation batch: even positions speech, odd positions text.
+def pair_rows(rows: Sequence[Mapping[str, Any]], group_size: int, layout: str = 'paired') -> List[Dict[str, Any]]:
+    """Tags a rank-local generation batch: even positions speech, odd positions text (``layout='paired'``), or
+    every position speech (``layout='speech'``, ``TARS_GROUP_LAYOUT=speech``: the speech-only GRPO baseline).
 
     ``rows`` holds whole groups (``group_size`` consecutive copies of one question); a group that
     mixes question ids means the group straddles ranks or the sampler changed.
@@ -94,7 +105,8 @@ def pair_rows(rows: Sequence[Mapping[str, Any]], group_size: int) -> List[Dict[s
             if row.get('teacher_prompt') is not None:
                 raise PairingError(f'{_describe(row, start + j)} has a teacher_prompt column, which switches on '
                                    "ms-swift's self-distillation path; rename or drop that column")
-            out.append(speech_view(row, start + j) if j % 2 == 0 else text_view(row, start + j))
+            text = layout == 'paired' and j % 2 == 1
+            out.append(text_view(row, start + j) if text else speech_view(row, start + j))
     return out
 
 

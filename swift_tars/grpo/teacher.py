@@ -1,7 +1,8 @@
 """The text-conditioned teacher view of speech rollouts (CORD), built with ms-swift's own encoding.
 
-For each speech rollout, the teacher input is the same conversation with the user turn replaced by
-``text_query`` and no audio, followed by exactly the completion tokens the speech rollout sampled.
+For each speech rollout, the teacher input is the text view of the same conversation (the user turn replaced
+by ``text_query``, :func:`~swift_tars.data.rows.text_view_messages`) and no audio, followed by exactly the
+completion tokens the speech rollout sampled.
 ms-swift's OPSD path (a ``teacher_prompt`` column) was not reused as is: its teacher view keeps the
 sample's audio and it yields only the sampled token's log-prob, while CORD needs the teacher's whole
 next-token distribution; the encoding and collation below are ms-swift's (``encode_sample``,
@@ -14,21 +15,16 @@ import torch
 from swift.rl_core.data import GRPOBatch
 from swift.rlhf_trainers.utils import collate_to_grpo_micro_batch, encode_sample
 
-from swift_tars.data.rows import AUDIOS, MODALITY, SPEECH, TEXT_QUERY
+from swift_tars.data.rows import AUDIOS, MODALITY, QUESTION_ID, SPEECH, TEXT_QUERY, text_view_messages
 
 
 def text_teacher_sample(sample):
-    """A copy of a speech ``GRPOSample`` whose last user turn is its ``text_query`` and which has no audio."""
-    query = sample.extra.get(TEXT_QUERY)
-    if not query:
-        raise ValueError(f'speech rollout of question_id={sample.extra.get("question_id")!r} has no text_query for '
-                         'its text teacher view')
+    """A copy of a speech ``GRPOSample`` whose last user turn is its ``text_query`` and which has no audio; its
+    last message, the sampled completion, is kept."""
     teacher = copy.copy(sample)
-    teacher.messages = copy.deepcopy(sample.messages)
-    for message in reversed(teacher.messages[:-1]):  # the last message is the sampled completion
-        if message['role'] == 'user':
-            message['content'] = query
-            break
+    teacher.messages = text_view_messages(sample.messages, sample.extra.get(TEXT_QUERY),
+                                          f'speech rollout of question_id={sample.extra.get(QUESTION_ID)!r}',
+                                          'its CORD text teacher view')
     teacher.audios = []
     teacher.extra = {**sample.extra, AUDIOS: []}
     teacher.encoded = None

@@ -66,6 +66,8 @@ from swift_tars.rewards.accuracy import correctness
 from swift_tars.rewards.representation import representation_rewards
 
 REPRESENTATION = 'TarsRepresentation'
+# rewards that score a speech rollout against its group's text rollouts
+TEXT_REFERENCE_REWARDS = (REPRESENTATION, 'TarsBehavior', 'TarsAgreement')
 ACCURACY = 'TarsAccuracy'
 
 # name -> the signature ms-swift 4.6.0 has; a mismatch means a hook may have changed meaning.
@@ -129,7 +131,8 @@ class TarsGRPOTrainer(GRPOTrainer):
             scale_rewards=self.scale_rewards,
             kl_in_reward=bool(a.kl_in_reward),
             has_teacher=self._has_teacher_explicit())
-        self._capture = REPRESENTATION in self.reward_func_names
+        self._check_group_layout()
+        self._capture = REPRESENTATION in self.reward_func_names or self.tars.log_representation
         if self._capture:
             layers = find_decoder_layers(self.accelerator.unwrap_model(self.model))
             self._layer_ids = self.tars.layer_ids(len(layers))
@@ -147,6 +150,17 @@ class TarsGRPOTrainer(GRPOTrainer):
         self.tars_teacher_forwards = 0  # CORD teacher forwards so far
         self._pooled, self._teacher, self._shaping, self._teacher_queue, self._old_policy_calls = {}, {}, {}, [], 0
         self._seen_batches = set()  # ids of micro-batches whose old-policy forward was captured
+
+    def _check_group_layout(self) -> None:
+        """``TARS_GROUP_LAYOUT=speech`` has no text rollouts: the terms that compare with them cannot run."""
+        if self.tars.group_layout != 'speech':
+            return
+        needs_text = [n for n in self.reward_func_names if n in TEXT_REFERENCE_REWARDS]
+        needs_text += ['TARS_DISTILL_COEF > 0'] if self.tars.distill_coef > 0 else []
+        if needs_text:
+            raise TarsSetupError(f'TARS_GROUP_LAYOUT=speech (speech-only GRPO) has no text rollouts, but '
+                                 f'{", ".join(needs_text)} compare speech with text: drop them from --reward_funcs '
+                                 '(and set TARS_DISTILL_COEF=0), or unset TARS_GROUP_LAYOUT')
 
     def _write_run_card(self) -> None:
         """``<output_dir>/tars_config.json``: the TARS settings of this run (for model cards and reruns)."""
@@ -174,7 +188,7 @@ class TarsGRPOTrainer(GRPOTrainer):
         if rows and all(isinstance(r, OnPolicySample) for r in rows):
             return super().to_samples(rows)
         group = self.num_generations if self.model.training else self.num_generations_eval
-        return super().to_samples(pair_rows(rows, group))
+        return super().to_samples(pair_rows(rows, group, self.tars.group_layout))
 
     # -- stage 3: capture during the old-policy forward ---------------------------------------------
     def _prepare_batch_inputs(self, samples):
@@ -257,20 +271,20 @@ class TarsGRPOTrainer(GRPOTrainer):
         if self.tars.distill_mode == 'loss':
             self._teacher[id(grpo_batch)] = (rows, hidden)
             return
-        keep = grpo_batch.logits_to_keep
-        kl = self._token_kl(student_logits.output[rows][:, -(keep + 1):-1], hidden)
-        weights = self._cord_weights(kl, mask)
+        kl, weights = self._cord_kl(student_logits.output, grpo_batch, rows, hidden, mask)
         self._shaping[id(grpo_batch)] = (rows, (weights * kl * mask).detach())
+
+    def _cord_kl(self, logits, grpo_batch, rows, teacher_hidden, mask):
+        """The CORD recipe on one micro-batch, for both modes: the student's completion logits of the speech
+        ``rows`` (sliced from ``logits``, the lm-head output) -> token-level reverse KL to the teacher ->
+        CORD weights -> logged. Returns (kl, weights), each ``[rows, completion]``; ``kl`` keeps the graph of
+        ``logits``."""
+        t, keep = self.tars, grpo_batch.logits_to_keep
+        kl = token_reverse_kl(logits[rows][:, -(keep + 1):-1], teacher_hidden, self._lm_head, topk=t.distill_topk,
+                              temperature=self.temperature, chunk=t.distill_chunk)
+        weights = cord_weights(kl, mask, t.distill_top_tokens, t.distill_kl_weight, t.distill_position_weight)
         self._log_distill(kl, weights, mask)
-
-    def _token_kl(self, student_logits, teacher_hidden):
-        t = self.tars
-        return token_reverse_kl(student_logits, teacher_hidden, self._lm_head, topk=t.distill_topk,
-                                temperature=self.temperature, chunk=t.distill_chunk)
-
-    def _cord_weights(self, kl, mask):
-        t = self.tars
-        return cord_weights(kl, mask, t.distill_top_tokens, t.distill_kl_weight, t.distill_position_weight)
+        return kl, weights
 
     def _log_distill(self, kl, weights, mask) -> None:
         mode = 'train' if self.model.training else 'eval'
@@ -288,14 +302,11 @@ class TarsGRPOTrainer(GRPOTrainer):
         with OutputCapture(self._lm_head) as logits:
             loss, metrics = super()._compute_loss_and_metrics(model, model_inputs, grpo_batch)
         rows, hidden = entry
-        keep = grpo_batch.logits_to_keep
         mask = grpo_batch.completion_mask[rows]
         if self.overlong_filter:
             mask = mask & ~grpo_batch.truncated_mask[rows].unsqueeze(-1)
-        kl = self._token_kl(logits.output[rows][:, -(keep + 1):-1], hidden)  # student logits keep their graph
-        weights = self._cord_weights(kl, mask)
+        kl, weights = self._cord_kl(logits.output, grpo_batch, rows, hidden, mask)  # student logits keep their graph
         loss = loss + self.tars.distill_coef * weighted_token_mean(kl, weights, mask)
-        self._log_distill(kl, weights, mask)
         return loss, metrics
 
     # -- stage 4: representation reward, then per-modality advantages -------------------------------
@@ -324,12 +335,16 @@ class TarsGRPOTrainer(GRPOTrainer):
         rewards, stats = representation_rewards(pooled, [s.extra.get(QUESTION_ID) for s in samples],
                                                 [s.extra[MODALITY] for s in samples], correct, self.tars.reference,
                                                 self.tars.empty_pool)
-        column = self.reward_func_names.index(REPRESENTATION)
         device = self._rewards_per_func.device
-        self._rewards_per_func[:, column] = gather(rewards.to(device))
+        gathered = gather(rewards.to(device))
+        mode = 'train' if self.model.training else 'eval'
+        cosines = gathered[~gathered.isnan()]
+        if cosines.numel():  # the raw cosine, logged before it becomes a reward (weights and signs come later)
+            self._metrics[mode]['tars/representation_cosine'].append(cosines.mean().item())
+        if REPRESENTATION in self.reward_func_names:
+            self._rewards_per_func[:, self.reward_func_names.index(REPRESENTATION)] = gathered
         counts = gather(torch.tensor([stats['groups'], stats['groups_without_correct_text'], stats['empty_pool']],
                                      device=device, dtype=torch.float32).unsqueeze(0)).sum(0)
-        mode = 'train' if self.model.training else 'eval'
         self._metrics[mode]['tars/groups_without_correct_text'].append((counts[1] / counts[0].clamp(min=1)).item())
         self._metrics[mode]['tars/empty_pool'].append(counts[2].item())
 

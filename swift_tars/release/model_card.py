@@ -7,29 +7,21 @@ Sources, all optional except the checkpoint itself:
 - ``tars_config.json`` — written by the swift-tars trainer into the run directory (the ``TARS_*`` settings,
   the decoder layers of ``tars_representation``, reward names and weights, group size, advantage mode);
 - ``trainer_state.json`` — HF Trainer state in the checkpoint (global step, epoch);
-- the dataset's ``<name>.manifest.json`` written by ``swift-tars build-data`` next to a local jsonl;
+- the dataset's ``<name>.manifest.json`` written by ``swift-tars build-data`` next to a local jsonl
+  (:mod:`.card_datasets`);
 - ``summary.json`` of ``swift-tars eval`` (its markdown table is embedded).
 
 Pure functions of dicts and strings (no model, no network), so the card is unit-testable.
 """
-import json
 import os
 import re
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from swift_tars.release.card_datasets import describe_datasets, is_hub_id
 
 TAGS = ['speech', 'grpo', 'tars', 'qwen2.5-omni']
 PAPER = 'https://arxiv.org/abs/2601.05543'
 SECRET_KEY = re.compile(r'(token|secret|password|api_key|apikey)$', re.IGNORECASE)
-
-# registered dataset names (swift_tars.data.datasets) -> hub ids
-_REGISTERED = {
-    'tars-mmlu-speech': 'yuantuo666/MMLU_FULL-full_train_hf_format.merged.v1',
-    'tars-voicebench-mmsu': 'hlt-lab/voicebench',
-    'tars-voicebench-obqa': 'hlt-lab/voicebench',
-}
-_BUILDER_DEFAULT_SOURCE = {'mmlu': 'cais/mmlu', 'upstream': _REGISTERED['tars-mmlu-speech'],
-                           'voicebench': 'hlt-lab/voicebench'}
 
 REWARD_TEXT = {
     'TarsAccuracy': ('`tars_accuracy`', 'extracted option letter equals the gold answer (0/1)', 'same'),
@@ -101,63 +93,6 @@ def sanitize_args(args: Dict[str, Any], secrets: Sequence[str] = ()) -> Dict[str
     return clean(None, args)
 
 
-def is_hub_id(name: Optional[str]) -> bool:
-    """``org/name`` that is not a local path (``hf::`` prefix, ``:subset`` and ``#N`` allowed).
-
-    >>> is_hub_id('Qwen/Qwen2.5-Omni-7B'), is_hub_id('hf::hlt-lab/voicebench:mmsu#100'), is_hub_id('data/train.jsonl')
-    (True, True, False)
-    """
-    if not name:
-        return False
-    name = name.split('hf::', 1)[-1].split('#')[0].split(':')[0]
-    return (re.fullmatch(r'[\w.-]+/[\w.-]+', name) is not None and not os.path.exists(name)
-            and not name.endswith(('.jsonl', '.json', '.csv')))
-
-
-def _hub_id(name: str) -> str:
-    return name.split('hf::', 1)[-1].split('#')[0].split(':')[0]
-
-
-def dataset_manifest(path: str) -> Optional[dict]:
-    """``<stem>.manifest.json`` next to a local dataset file written by ``swift-tars build-data``."""
-    p = Path(path.split('#')[0])
-    manifest = p.with_name(p.stem + '.manifest.json')
-    if manifest.is_file():
-        try:
-            return json.loads(manifest.read_text())
-        except json.JSONDecodeError:
-            return None
-    return None
-
-
-def describe_datasets(names: Sequence[str]) -> Tuple[List[str], List[str]]:
-    """(hub ids for the front matter, one markdown line per dataset)."""
-    hub, lines = [], []
-    for name in names:
-        if name in _REGISTERED:
-            hub.append(_REGISTERED[name])
-            lines.append(f'`{name}` (swift-tars registered dataset: `{_REGISTERED[name]}`)')
-        elif is_hub_id(name):
-            hub.append(_hub_id(name))
-            lines.append(f'`{name}` (hub)')
-        else:
-            manifest = dataset_manifest(name)
-            if manifest:
-                builder = manifest.get('builder')
-                source = (manifest.get('settings') or {}).get('source') or _BUILDER_DEFAULT_SOURCE.get(builder)
-                if is_hub_id(source):
-                    hub.append(_hub_id(source))
-                counts, audio = manifest.get('counts') or {}, manifest.get('audio') or {}
-                details = [f'built by `swift-tars build-data {builder}`' if builder else None,
-                           f'from `{source}`' if source and is_hub_id(source) else None,
-                           f'{counts["rows"]:,} rows' if 'rows' in counts else None,
-                           f'{audio["total_hours"]:.1f} h of 16 kHz speech' if 'total_hours' in audio else None]
-                lines.append(f'`{os.path.basename(name)}` (' + ', '.join(d for d in details if d) + ')')
-            else:
-                lines.append(f'`{os.path.basename(name)}` (local file)')
-    return list(dict.fromkeys(hub)), lines
-
-
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f'{value:g}'
@@ -201,49 +136,38 @@ def _layers(tars_config: dict) -> str:
     return f'`TARS_LAYERS={spec}`: decoder layers {_ranges(layers)} (1-based, {len(layers)} layers)'
 
 
-def build_card(*,
-               hub_model_id: str,
-               kind: str,
-               args: Optional[dict] = None,
-               tars_config: Optional[dict] = None,
-               trainer_state: Optional[dict] = None,
-               eval_summary: Optional[dict] = None,
-               eval_markdown: Optional[str] = None,
-               base_model: Optional[str] = None,
-               datasets: Optional[Sequence[str]] = None,
-               license: Optional[str] = None,
-               swift_tars_version: Optional[str] = None,
-               swift_version: Optional[str] = None) -> str:
-    """The README.md text. ``kind``: ``adapter`` (LoRA, ``library_name: peft``), ``merged`` or ``full``."""
+def _front_matter(*, kind: str, args: dict, base: Optional[str], datasets: Optional[Sequence[str]],
+                  license: Optional[str]) -> Tuple[List[str], List[str]]:
+    """(the YAML front matter lines, one markdown line per training dataset)."""
     from huggingface_hub import ModelCardData
 
-    args, tars_config, trainer_state = args or {}, tars_config or {}, trainer_state or {}
-    base = base_model or (args.get('model') if is_hub_id(args.get('model')) else None)
-    base_label = base or args.get('model') or 'unknown'
-    data_names = list(args.get('dataset') or [])
-    hub_datasets, data_lines = describe_datasets(data_names)
+    hub_datasets, data_lines = describe_datasets(list(args.get('dataset') or []))
     if datasets is not None:
         hub_datasets = list(datasets)
     card_data = ModelCardData(
         base_model=base, library_name='peft' if kind == 'adapter' else 'transformers', tags=list(TAGS),
         datasets=hub_datasets or None, license=license)
-    tars_version = tars_config.get('swift_tars_version') or swift_tars_version or 'unknown'
-    step = trainer_state.get('global_step')
+    return [f'---\n{card_data.to_yaml()}\n---', ''], data_lines
+
+
+def _introduction(*, hub_model_id: str, kind: str, base_label: str, tars_version: str, swift_version: str) -> List[str]:
+    """The title, what the checkpoint is and how TARS trained it."""
     what = {'adapter': f'a LoRA adapter for `{base_label}`', 'merged': f'`{base_label}` with the TARS LoRA merged in',
             'full': f'a fully fine-tuned `{base_label}`'}[kind]
+    return [f'# {hub_model_id.split("/")[-1]}', '',
+            f'{what[0].upper() + what[1:]}, trained with **TARS** (Trajectory Alignment for Reasoning in Speech, '
+            f'[arXiv 2601.05543]({PAPER})) using swift-tars {tars_version} on '
+            f'[ms-swift](https://github.com/modelscope/ms-swift) {swift_version}.', '',
+            'TARS is GRPO in which every question is rolled out both from its **audio** and from its **text** by the '
+            'same policy (half of each group each). Speech rollouts are rewarded for accuracy and format and for '
+            'resembling a correct text rollout of the same question in hidden-state space (representation) and in '
+            'embedding space (behaviour); text rollouts get accuracy and format only. Advantages are centred **per '
+            'modality**, so the stronger text rollouts do not push the speech rollouts down.', '']
 
-    out = [f'---\n{card_data.to_yaml()}\n---', '', f'# {hub_model_id.split("/")[-1]}', '',
-           f'{what[0].upper() + what[1:]}, trained with **TARS** (Trajectory Alignment for Reasoning in Speech, '
-           f'[arXiv 2601.05543]({PAPER})) using swift-tars {tars_version} on '
-           f'[ms-swift](https://github.com/modelscope/ms-swift) '
-           f'{swift_version or args.get("swift_version") or "4.6.0"}.', '',
-           'TARS is GRPO in which every question is rolled out both from its **audio** and from its **text** by the '
-           'same policy (half of each group each). Speech rollouts are rewarded for accuracy and format and for '
-           'resembling a correct text rollout of the same question in hidden-state space (representation) and in '
-           'embedding space (behaviour); text rollouts get accuracy and format only. Advantages are centred **per '
-           'modality**, so the stronger text rollouts do not push the speech rollouts down.', '']
 
-    out += ['## Usage', '']
+def _usage(*, hub_model_id: str, kind: str, base_label: str) -> List[str]:
+    """``swift infer`` (and ``swift-tars eval`` for an adapter) commands, and the prompt format."""
+    out = ['## Usage', '']
     if kind == 'adapter':
         out += ['```bash', f'swift infer --model {base_label} --adapters {hub_model_id} --use_hf true', '',
                 '# speech vs text accuracy on row-format eval sets (swift-tars)',
@@ -255,19 +179,30 @@ def build_card(*,
     out += ['Prompting as in training: system prompt = the TARS think prompt '
             '(`swift_tars.prompts.SYSTEM_THINK`), user turn = the audio only; the model answers '
             '`<think>…</think><answer>The answer is X.</answer>`.', '']
+    return out
 
-    out += ['## Training', '', '| | |', '|---|---|', f'| base model | `{base_label}` |',
-            '| method | GRPO with TARS rewards and per-modality advantages (ms-swift `swift rlhf --rlhf_type grpo` + '
-            'the swift-tars plugin) |']
+
+def _group_size(args: dict, tars_config: dict) -> Optional[int]:
+    """Rollouts per question G, as the trainer recorded it (else from ``args.json``)."""
+    return tars_config.get('num_generations') or args.get('num_generations')
+
+
+def _training(*, args: dict, tars_config: dict, trainer_state: dict, base_label: str,
+              data_lines: List[str]) -> List[str]:
+    """The training table: base model, method, data, steps, group, advantages, layer set."""
+    out = ['## Training', '', '| | |', '|---|---|', f'| base model | `{base_label}` |',
+           '| method | GRPO with TARS rewards and per-modality advantages (ms-swift `swift rlhf --rlhf_type grpo` + '
+           'the swift-tars plugin) |']
     if data_lines:
         out.append(f'| training data | {"; ".join(data_lines)} |')
     if args.get('val_dataset'):
         out.append(f'| in-training eval data | {", ".join(os.path.basename(v) for v in args["val_dataset"])} |')
+    step = trainer_state.get('global_step')
     if step is not None:
         epoch = trainer_state.get('epoch')
         out.append(f'| optimiser steps | {step}' + (f' (epoch {epoch:.2f})' if isinstance(epoch, (int, float)) else '')
                    + ' |')
-    G = tars_config.get('num_generations') or args.get('num_generations')
+    G = _group_size(args, tars_config)
     if G:
         out.append(f'| group | {G} rollouts per question = {G // 2} speech + {G // 2} text, interleaved |')
     advantages = tars_config.get('advantages')
@@ -275,29 +210,42 @@ def build_card(*,
     if advantages or scale:
         out.append(f'| advantages | {advantages or "per-modality"}, scale_rewards `{scale}` '
                    f'({"mean-centring only, Dr. GRPO" if scale == "none" else "divided by the per-modality std"}) |')
-    out.append(f'| layer set | {_layers(tars_config)} |')
-    out.append('')
+    out += [f'| layer set | {_layers(tars_config)} |', '']
+    return out
 
+
+def _rewards(*, args: dict, tars_config: dict) -> List[str]:
+    """The reward table (names, weights, what each gives speech and text rollouts); empty without rewards."""
     funcs = tars_config.get('reward_funcs') or []
     weights = tars_config.get('reward_weights') or []
     if not funcs and args.get('reward_funcs'):
         funcs, weights = args['reward_funcs'], args.get('reward_weights') or [1.0] * len(args['reward_funcs'])
-    if funcs:
-        out += ['### Rewards', '', '| reward | weight | speech rollouts | text rollouts |', '|---|---:|---|---|']
-        for f, w in zip(funcs, list(weights) + [1.0] * (len(funcs) - len(weights))):
-            name, speech, text = REWARD_TEXT.get(f, (f'`{f}`', '', ''))
-            out.append(f'| {name} | {_fmt(w)} | {speech} | {text} |')
-        out += ['', 'Rewards are summed with their weights, ignoring NaN (no reward for that term).', '']
+    if not funcs:
+        return []
+    out = ['### Rewards', '', '| reward | weight | speech rollouts | text rollouts |', '|---|---:|---|---|']
+    for f, w in zip(funcs, list(weights) + [1.0] * (len(funcs) - len(weights))):
+        name, speech, text = REWARD_TEXT.get(f, (f'`{f}`', '', ''))
+        out.append(f'| {name} | {_fmt(w)} | {speech} | {text} |')
+    out += ['', 'Rewards are summed with their weights, ignoring NaN (no reward for that term).', '']
+    return out
 
+
+def _tars_settings(tars_config: dict) -> List[str]:
+    """The ``TARS_*`` variables of the run (no local paths); empty when the trainer recorded none."""
     tars = tars_config.get('tars') or {}
-    if tars:
-        out += ['### TARS settings (`TARS_*` environment variables)', '', '| variable | value |', '|---|---|']
-        for k, v in tars.items():
-            if k == 'audio_cache':
-                continue  # a local path of the training machine
-            out.append(f'| `TARS_{k.upper()}` | `{_fmt(v) if v is not None else "(default)"}` |')
-        out.append('')
+    if not tars:
+        return []
+    out = ['### TARS settings (`TARS_*` environment variables)', '', '| variable | value |', '|---|---|']
+    for k, v in tars.items():
+        if k == 'audio_cache':
+            continue  # a local path of the training machine
+        out.append(f'| `TARS_{k.upper()}` | `{_fmt(v) if v is not None else "(default)"}` |')
+    out.append('')
+    return out
 
+
+def _hyper_parameter_rows(args: dict) -> List[str]:
+    """One table row per :data:`HYPER_PARAMETERS` entry that is set and meaningful for this run."""
     rows = []
     for key, label in HYPER_PARAMETERS:
         if key not in args or args[key] is None:
@@ -308,19 +256,31 @@ def build_card(*,
                 or key == 'vllm_mode' and not args.get('use_vllm')):
             continue
         rows.append(f'| {label} | `{key}` | {value} |')
-    if rows:
-        per_device, ga = args.get('per_device_train_batch_size'), args.get('gradient_accumulation_steps') or 1
-        world = args.get('global_world_size') or 1
-        out += ['### Hyper-parameters (from `args.json`)', '', '| setting | ms-swift flag | value |', '|---|---|---|']
-        out += rows
-        if per_device and G:
-            n = per_device * ga * world
-            q = n // G
-            out += ['', f'Completions per optimiser step: {per_device} × {ga} × {world} = {n} = {q} '
-                    f'question{"s" if q != 1 else ""} × {G} rollouts.']
-        out.append('')
+    return rows
 
-    out += ['## Evaluation', '']
+
+def _hyper_parameters(*, args: dict, tars_config: dict) -> List[str]:
+    """The hyper-parameter table from ``args.json`` and the completions per optimiser step; empty without any."""
+    rows = _hyper_parameter_rows(args)
+    if not rows:
+        return []
+    per_device, ga = args.get('per_device_train_batch_size'), args.get('gradient_accumulation_steps') or 1
+    world = args.get('global_world_size') or 1
+    G = _group_size(args, tars_config)
+    out = ['### Hyper-parameters (from `args.json`)', '', '| setting | ms-swift flag | value |', '|---|---|---|']
+    out += rows
+    if per_device and G:
+        n = per_device * ga * world
+        q = n // G
+        out += ['', f'Completions per optimiser step: {per_device} × {ga} × {world} = {n} = {q} '
+                f'question{"s" if q != 1 else ""} × {G} rollouts.']
+    out.append('')
+    return out
+
+
+def _evaluation(*, eval_summary: Optional[dict], eval_markdown: Optional[str]) -> List[str]:
+    """The ``swift-tars eval`` table with its decoding settings (or how to add one), and the protocol."""
+    out = ['## Evaluation', '']
     if eval_markdown:
         run = (eval_summary or {}).get('run') or {}
         settings = [f'{k} {run[k]}' for k in ('max_new_tokens', 'temperature', 'infer_backend') if k in run]
@@ -340,10 +300,43 @@ def build_card(*,
             'own text accuracy" (that is the A/T own column).', '',
             'Note: MMLU `auxiliary_train` (the TARS training source) contains OpenBookQA *train*, so OpenBookQA '
             'results are in-domain.', '']
+    return out
 
-    out += ['## Citation', '', '```bibtex', '@inproceedings{wang2026tars,',
+
+CITATION = ['## Citation', '', '```bibtex', '@inproceedings{wang2026tars,',
             '  title     = {Closing the Modality Reasoning Gap for Speech Large Language Models},',
             '  author    = {Wang, C. and Lu, H. and Zhang, X. and Liu, S. and Lu, Y. and Li, J. and Wu, Z.},',
             '  booktitle = {Proceedings of ACL 2026},',
             '  year      = {2026},', '  note      = {arXiv:2601.05543}', '}', '```', '']
+
+
+def build_card(*,
+               hub_model_id: str,
+               kind: str,
+               args: Optional[dict] = None,
+               tars_config: Optional[dict] = None,
+               trainer_state: Optional[dict] = None,
+               eval_summary: Optional[dict] = None,
+               eval_markdown: Optional[str] = None,
+               base_model: Optional[str] = None,
+               datasets: Optional[Sequence[str]] = None,
+               license: Optional[str] = None,
+               swift_tars_version: Optional[str] = None,
+               swift_version: Optional[str] = None) -> str:
+    """The README.md text. ``kind``: ``adapter`` (LoRA, ``library_name: peft``), ``merged`` or ``full``."""
+    args, tars_config, trainer_state = args or {}, tars_config or {}, trainer_state or {}
+    base = base_model or (args.get('model') if is_hub_id(args.get('model')) else None)
+    base_label = base or args.get('model') or 'unknown'
+    out, data_lines = _front_matter(kind=kind, args=args, base=base, datasets=datasets, license=license)
+    out += _introduction(hub_model_id=hub_model_id, kind=kind, base_label=base_label,
+                         tars_version=tars_config.get('swift_tars_version') or swift_tars_version or 'unknown',
+                         swift_version=swift_version or args.get('swift_version') or '4.6.0')
+    out += _usage(hub_model_id=hub_model_id, kind=kind, base_label=base_label)
+    out += _training(args=args, tars_config=tars_config, trainer_state=trainer_state, base_label=base_label,
+                     data_lines=data_lines)
+    out += _rewards(args=args, tars_config=tars_config)
+    out += _tars_settings(tars_config)
+    out += _hyper_parameters(args=args, tars_config=tars_config)
+    out += _evaluation(eval_summary=eval_summary, eval_markdown=eval_markdown)
+    out += CITATION
     return '\n'.join(out)

@@ -23,7 +23,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from swift.rewards import ORM
 
-from swift_tars.answers import extract_choice
+from swift_tars.answers import choice_letters, extract_choice
 from swift_tars.config import TarsConfig
 from swift_tars.data.rows import SPEECH, TEXT, options_of
 from swift_tars.grpo.pairing import question_runs, rollout_groups
@@ -46,7 +46,7 @@ def majority_letter(letters: Sequence[Optional[str]]) -> Optional[str]:
 
 
 def judge_prompt(candidate: str, reference: str, options: Optional[Sequence[str]]) -> str:
-    listed = ''.join(f'{chr(65 + i)}. {o}\n' for i, o in enumerate(options)) if options else ''
+    listed = ''.join(f'{letter}. {o}\n' for letter, o in zip(choice_letters(len(options)), options)) if options else ''
     return JUDGE_PROMPT.format(options=listed, reference=reference, candidate=candidate)
 
 
@@ -60,7 +60,7 @@ class ExtractJudge:
     """Deterministic: agreement = the candidate's extracted letter equals the reference."""
 
     def __call__(self, items: List[Tuple[str, str, Optional[Sequence[str]]]]) -> List[bool]:
-        return [extract_choice(c, o) == r for c, r, o in items]
+        return [extract_choice(c, o, read_reasoning_when_answer_empty=False) == r for c, r, o in items]
 
 
 class EndpointJudge:
@@ -134,7 +134,9 @@ class TarsAgreement(ORM):
         asks, where = [], []
         for run in question_runs(question_ids, modalities):
             options = options_of(kwargs, run[0])
-            reference = majority_letter([extract_choice(completions[i], options) for i in run if modalities[i] == TEXT])
+            letters = [extract_choice(completions[i], options, read_reasoning_when_answer_empty=False) for i in run
+                       if modalities[i] == TEXT]
+            reference = majority_letter(letters)
             if reference is None:
                 continue
             for i in run:

@@ -30,8 +30,11 @@ def _patterns(letters: str) -> Tuple['re.Pattern', 're.Pattern']:
     return strict, loose
 
 
+DEFAULT_LETTERS = choice_letters(4)  # a row without an ``options`` column
+
+
 def format_score(text: str,
-                 letters: str = 'ABCD',
+                 letters: str = DEFAULT_LETTERS,
                  scores: Tuple[float, float, float] = (1.0, 0.5, 0.0)) -> float:
     """Score ``text`` as strict / loose / no match of the TARS answer layout."""
     strict, loose = _patterns(letters)
@@ -54,6 +57,6 @@ class TarsFormat(ORM):
         out = []
         for i, text in enumerate(completions):
             options: Optional[Sequence[str]] = options_of(kwargs, i)
-            letters = choice_letters(len(options)) if options else 'ABCD'
+            letters = choice_letters(len(options)) if options else DEFAULT_LETTERS
             out.append(format_score(text, letters, self.scores))
         return out

@@ -16,10 +16,11 @@ from typing import Any, Dict, List, Sequence, Tuple
 import torch
 from swift.rewards import ORM
 
+from swift_tars.config import allowed_values
 from swift_tars.data.rows import SPEECH, TEXT
 from swift_tars.grpo.pairing import question_runs, reference_cosines, rollout_groups
 
-EMPTY_POOL_POLICIES = ('neutral', 'penalty')
+EMPTY_POOL_POLICIES = allowed_values('TARS_EMPTY_POOL')
 
 
 def representation_rewards(pooled: torch.Tensor,

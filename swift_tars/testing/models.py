@@ -13,9 +13,10 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Dict, Mapping, Optional, Sequence, Union
 
 from swift_tars.prompts import SYSTEM_THINK
+from swift_tars.testing.warm_start import WarmStart, teacher_force
 
 PathLike = Union[str, os.PathLike]
 
@@ -93,34 +94,6 @@ def _train_bpe(vocab_size: int):
     return state['vocab'], merges
 
 
-class WarmStart(NamedTuple):
-    """One teacher-forced example: a text user turn or an audio file, the assistant answer, the system prompt."""
-    user: Optional[str]
-    audio: Optional[str]
-    answer: str
-    system: str = SYSTEM_THINK
-
-
-def gap_warm_start(rows: Sequence[Mapping]) -> List[WarmStart]:
-    """Warm-start examples from row-format rows: the gold answer under each text prompt, nothing on speech.
-
-    ``<think>{first word} means {gold option}</think><answer>The answer is {gold}.</answer>``. The audio
-    side stays untrained, so speech rollouts mostly miss the format and the answer: the tiny model
-    has a (large) modality gap, and correct text rollouts exist for the alignment rewards.
-    """
-    examples = []
-    for row in rows:
-        options = row['options']
-        gold = 'ABCDEFGHIJ'.index(row['solution'])
-        word = row['text_query'].split()[0].lower()
-        examples.append(WarmStart(row['text_query'], None, _tars_answer(word, options, gold)))
-    return examples
-
-
-def _tars_answer(word: str, options: Sequence[str], index: int) -> str:
-    return f'<think>{word} means {options[index]}</think><answer>The answer is {"ABCDEFGHIJ"[index]}.</answer>'
-
-
 def build_tiny_tokenizer(vocab_size: int = 1000):
     """A ``Qwen2Tokenizer`` with Qwen2.5-Omni's special tokens, named media tokens and chat template."""
     from transformers import Qwen2Tokenizer
@@ -145,7 +118,8 @@ def build_tiny_omni(out_dir: PathLike,
                     hidden_size: int = 64,
                     chunk_length: int = 30,
                     warm_start: Optional[Sequence['WarmStart']] = None,
-                    warm_start_steps: int = 150) -> Path:
+                    warm_start_steps: int = 150,
+                    warm_start_batch_size: int = 16) -> Path:
     """Writes a tiny random Qwen2.5-Omni checkpoint (thinker only in use) to ``out_dir``; returns it.
 
     ``num_layers`` decoder layers of width ``hidden_size``; a 2-layer audio encoder (d_model 32);
@@ -154,18 +128,13 @@ def build_tiny_omni(out_dir: PathLike,
     ms-swift's re-encoding). ``chunk_length`` is the feature extractor's audio window in seconds.
 
     ``warm_start``: examples the thinker is teacher-forced on for ``warm_start_steps`` AdamW
-    steps of 16 examples (under each example's system prompt, ``SYSTEM_THINK`` by default). :func:`gap_warm_start` makes rollouts follow the TARS format,
+    steps of ``warm_start_batch_size`` examples (under each example's system prompt, ``SYSTEM_THINK`` by default). :func:`gap_warm_start` makes rollouts follow the TARS format,
     right on text prompts and guessing on speech: a miniature modality gap that gives every TARS
     reward something to measure.
     """
     import torch
     from transformers import (
-        Qwen2_5OmniConfig,
         Qwen2_5OmniForConditionalGeneration,
-        Qwen2_5OmniProcessor,
-        Qwen2VLImageProcessorPil,
-        Qwen2VLVideoProcessor,
-        WhisperFeatureExtractor,
     )
 
     _quiet_transformers()
@@ -175,6 +144,29 @@ def build_tiny_omni(out_dir: PathLike,
     tokenizer = build_tiny_tokenizer()
     ids: Dict[str, int] = {t: tokenizer.convert_tokens_to_ids(t) for t in OMNI_SPECIAL_TOKENS}
     vocab = (len(tokenizer) + 63) // 64 * 64
+    config = _omni_config(ids, vocab, hidden_size, num_layers)
+    model = Qwen2_5OmniForConditionalGeneration(config).eval()
+
+    special_ids = sorted(set(tokenizer.all_special_ids) - {ids['<|im_end|>']})
+    gen = model.generation_config
+    gen.eos_token_id = ids['<|im_end|>']
+    gen.pad_token_id = ids['<|endoftext|>']
+    # Never sample special tokens, nor the padding rows beyond the tokenizer (vocab rounded up to 64).
+    gen.suppress_tokens = special_ids + list(range(len(tokenizer), vocab))
+    torch.save({}, out / 'spk_dict.pt')  # Qwen2_5OmniForConditionalGeneration.from_pretrained requires it
+
+    processor = _omni_processor(tokenizer, chunk_length)
+    if warm_start:
+        teacher_force(model.thinker, processor, warm_start, warm_start_steps, warm_start_batch_size)
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
+
+
+def _omni_config(ids: Mapping[str, int], vocab: int, hidden_size: int, num_layers: int):
+    """Tiny ``Qwen2_5OmniConfig``: thinker of ``num_layers`` × ``hidden_size``, 2-layer audio, 1-layer vision."""
+    from transformers import Qwen2_5OmniConfig
+
     head_dim = 16
     text_config = dict(
         vocab_size=vocab,
@@ -227,7 +219,16 @@ def build_tiny_omni(out_dir: PathLike,
         vision_end_token_id=ids['<|vision_eos|>'],
         pad_token_id=ids['<|endoftext|>'],
         tie_word_embeddings=False)
-    talker_config = dict(  # never built (enable_audio_output=False); ids kept inside its vocabulary
+    talker_config = _talker_config(ids, vocab, hidden_size, head_dim)
+    config = Qwen2_5OmniConfig(
+        thinker_config=thinker_config, talker_config=talker_config, enable_audio_output=False)
+    return config
+
+
+def _talker_config(ids: Mapping[str, int], vocab: int, hidden_size: int, head_dim: int) -> dict:
+    """The talker's config: declared by Qwen2.5-Omni, never built here (``enable_audio_output=False``); its token
+    ids are kept inside the vocabulary."""
+    return dict(
         vocab_size=vocab,
         tts_text_start_token_id=ids['<|im_start|>'],
         tts_text_end_token_id=ids['<|im_end|>'],
@@ -255,19 +256,18 @@ def build_tiny_omni(out_dir: PathLike,
         vision_end_token_id=ids['<|vision_eos|>'],
         audio_start_token_id=ids['<|audio_bos|>'],
         audio_end_token_id=ids['<|audio_eos|>'])
-    config = Qwen2_5OmniConfig(
-        thinker_config=thinker_config, talker_config=talker_config, enable_audio_output=False)
-    model = Qwen2_5OmniForConditionalGeneration(config).eval()
 
-    special_ids = sorted(set(tokenizer.all_special_ids) - {ids['<|im_end|>']})
-    gen = model.generation_config
-    gen.eos_token_id = ids['<|im_end|>']
-    gen.pad_token_id = ids['<|endoftext|>']
-    # Never sample special tokens, nor the padding rows beyond the tokenizer (vocab rounded up to 64).
-    gen.suppress_tokens = special_ids + list(range(len(tokenizer), vocab))
-    torch.save({}, out / 'spk_dict.pt')  # Qwen2_5OmniForConditionalGeneration.from_pretrained requires it
 
-    processor = Qwen2_5OmniProcessor(
+def _omni_processor(tokenizer, chunk_length: int):
+    """Qwen2.5-Omni's processor around ``tokenizer`` (Whisper features, 128 mel bins, ``chunk_length`` s windows)."""
+    from transformers import (
+        Qwen2_5OmniProcessor,
+        Qwen2VLImageProcessorPil,
+        Qwen2VLVideoProcessor,
+        WhisperFeatureExtractor,
+    )
+
+    return Qwen2_5OmniProcessor(
         image_processor=Qwen2VLImageProcessorPil(
             min_pixels=56 * 56, max_pixels=28 * 28 * 64, patch_size=14, temporal_patch_size=2, merge_size=2),
         video_processor=Qwen2VLVideoProcessor(),
@@ -280,49 +280,7 @@ def build_tiny_omni(out_dir: PathLike,
             return_attention_mask=True),
         tokenizer=tokenizer,
         chat_template=OMNI_CHAT_TEMPLATE)
-    if warm_start:
-        _teacher_force(model.thinker, processor, warm_start, warm_start_steps)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
 
-
-def _teacher_force(thinker, processor, examples: Sequence['WarmStart'], steps: int, batch_size: int = 16) -> None:
-    """Seeded minibatch AdamW on the assistant tokens of ``examples`` (chatml under each example's system prompt)."""
-    import librosa
-    import torch
-
-    texts, audios, answers, audio_index = [], [], [], []
-    for ex in examples:
-        audio_index.append(len(audios) if ex.audio else -1)
-        user = '<|audio_bos|><|AUDIO|><|audio_eos|>' if ex.audio else ex.user
-        texts.append(f'<|im_start|>system\n{ex.system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n'
-                     f'<|im_start|>assistant\n{ex.answer}<|im_end|>')
-        answers.append(len(processor.tokenizer.encode(ex.answer + '<|im_end|>', add_special_tokens=False)))
-        if ex.audio:
-            audios.append(librosa.load(ex.audio, sr=16000)[0])
-    batch = processor(text=texts, audio=audios or None, padding=True, return_tensors='pt')
-    labels = torch.full_like(batch['input_ids'], -100)
-    for i, n_answer in enumerate(answers):
-        positions = batch['attention_mask'][i].nonzero().flatten()[-n_answer:]
-        labels[i, positions] = batch['input_ids'][i, positions]
-    inputs = {k: v for k, v in batch.items() if k in ('input_ids', 'attention_mask', 'input_features',
-                                                      'feature_attention_mask')}
-    optimizer = torch.optim.AdamW(thinker.parameters(), lr=5e-3)
-    generator = torch.Generator().manual_seed(0)
-    thinker.train()
-    for _ in range(steps):
-        rows = torch.randperm(len(texts), generator=generator)[:batch_size]
-        audio_rows = [int(audio_index[int(r)]) for r in rows if audio_index[int(r)] >= 0]
-        step_inputs = {k: v[rows] for k, v in inputs.items() if k in ('input_ids', 'attention_mask')}
-        if audio_rows:
-            step_inputs['input_features'] = inputs['input_features'][audio_rows]
-            step_inputs['feature_attention_mask'] = inputs['feature_attention_mask'][audio_rows]
-        loss = thinker(**step_inputs, labels=labels[rows]).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    thinker.eval()
 
 
 def build_tiny_embedder(out_dir: PathLike, *, seed: int = 0, dim: int = 32) -> Path:
