@@ -13,7 +13,7 @@ MAX_FUNCTION_LINES = 60
 
 # 'path' (a module) or 'path::qualified.name' (a function) -> why it may be longer; keep this list short
 ALLOWED = {
-    'swift_tars/answers.py': 'one deterministic extractor (584 lines): its phrase tables and span scanner share private '
+    'swift_tars/answers.py': 'one deterministic extractor (586 lines): its phrase tables and span scanner share private '
                               'regexes; splitting them is open work',
 }
 
