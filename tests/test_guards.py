@@ -1,7 +1,7 @@
 """Start-up guards: each incompatible flag is named with its fix."""
 import pytest
 
-from swift_tars.grpo.guards import TarsSetupError, check_training_setup, training_setup_problems
+from swift_tars.grpo.guards import TarsSetupError, check_training_setup, group_layout_problems, training_setup_problems
 
 OK = dict(num_generations=8, per_device_train_batch_size=4, steps_per_generation=2)
 
@@ -56,3 +56,13 @@ def test_problems_are_a_list_and_the_message_lists_them():
 def test_a_single_message_error_is_its_own_problem():
     error = TarsSetupError('TARS_DISTILL_COEF > 0 needs the plain GRPO loss path')
     assert error.problems == [str(error)]
+
+
+def test_speech_only_layout_refuses_terms_that_need_text_rollouts():
+    assert group_layout_problems('paired', ['TarsBehavior']) == []
+    assert group_layout_problems('speech', []) == []
+    [problem] = group_layout_problems('speech', ['tars_behavior', 'TARS_DISTILL_COEF > 0'])
+    assert 'TARS_GROUP_LAYOUT=speech' in problem and 'tars_behavior, TARS_DISTILL_COEF > 0' in problem
+    with pytest.raises(TarsSetupError, match='TARS_GROUP_LAYOUT=speech'):
+        check_training_setup(num_generations=4, per_device_train_batch_size=4, steps_per_generation=1,
+                             group_layout='speech', text_terms=['TarsRepresentation'])

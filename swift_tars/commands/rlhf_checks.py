@@ -15,11 +15,14 @@ from swift_tars.cli import plugin_path
 from swift_tars.commands.launch_checks import CheckResult, check_tars_env, listed_devices, looks_local, resolve_path
 from swift_tars.commands.swift_arguments import swift_version
 from swift_tars.config import TarsConfig, TarsConfigError, parse_layers
-from swift_tars.grpo.guards import training_setup_problems
+from swift_tars.grpo.guards import group_layout_problems, training_setup_problems
 
 BUILTIN_DEEPSPEED = ('zero0', 'zero1', 'zero2', 'zero3', 'zero2_offload', 'zero3_offload')
 # decoder layers of the thinker LLM of models whose config is not local
 KNOWN_NUM_LAYERS = {'qwen2.5-omni-7b': 28, 'qwen2.5-omni-3b': 36}
+
+# the --reward_funcs names that compare a speech rollout with its group's text rollouts
+TEXT_REFERENCE_REWARD_NAMES = ('tars_representation', 'tars_behavior', 'tars_agreement')
 
 
 def _int_env(env: Mapping[str, str], name: str, problems: List[str]) -> int:
@@ -277,6 +280,10 @@ def check_rlhf(ns, env: Mapping[str, str], cwd: Optional[str], result: CheckResu
     funcs = _check_rewards(ns, result)
     deepspeed = _check_post_init_rules(ns, env, cwd, result)
     tars = check_tars_env(env, result.problems)
+    if tars is not None:
+        text_terms = [f for f in funcs if f in TEXT_REFERENCE_REWARD_NAMES]
+        text_terms += ['TARS_DISTILL_COEF > 0'] if tars.distill_coef > 0 else []
+        result.problems += group_layout_problems(tars.group_layout, text_terms)
     if tars is not None and 'tars_representation' in funcs:
         _check_layers(tars.layers, ns.model, cwd, result.problems)
     if result.ok:

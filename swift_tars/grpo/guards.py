@@ -99,6 +99,16 @@ def _objective_problems(*, advantage_estimator: str, scale_rewards: Optional[str
     return problems
 
 
+def group_layout_problems(group_layout: str, text_terms: Sequence[str]) -> List[str]:
+    """``TARS_GROUP_LAYOUT=speech`` has no text rollouts: ``text_terms`` (rewards or loss terms that compare speech
+    with text, e.g. ``tars_behavior``, ``TARS_DISTILL_COEF > 0``) cannot run."""
+    if group_layout != 'speech' or not text_terms:
+        return []
+    return [f'TARS_GROUP_LAYOUT=speech (speech-only GRPO) has no text rollouts, but {", ".join(text_terms)} '
+            'compare speech with text: drop them from --reward_funcs (and set TARS_DISTILL_COEF=0), or unset '
+            'TARS_GROUP_LAYOUT']
+
+
 def training_setup_problems(*,
                             num_generations: int,
                             per_device_train_batch_size: int,
@@ -115,7 +125,9 @@ def training_setup_problems(*,
                             advantage_estimator: str = 'grpo',
                             scale_rewards: Optional[str] = 'none',
                             kl_in_reward: bool = False,
-                            has_teacher: bool = False) -> List[str]:
+                            has_teacher: bool = False,
+                            group_layout: str = 'paired',
+                            text_terms: Sequence[str] = ()) -> List[str]:
     """Every problem found (not only the first), one line each naming the flag and its fix; empty when fine."""
     problems = _group_problems(num_generations, per_device_train_batch_size, steps_per_generation)
     if do_eval:
@@ -126,6 +138,7 @@ def training_setup_problems(*,
         multi_turn_scheduler=multi_turn_scheduler)
     problems += _objective_problems(advantage_estimator=advantage_estimator, scale_rewards=scale_rewards,
                                     kl_in_reward=kl_in_reward, has_teacher=has_teacher)
+    problems += group_layout_problems(group_layout, text_terms)
     return problems
 
 

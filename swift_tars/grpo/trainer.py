@@ -130,8 +130,10 @@ class TarsGRPOTrainer(GRPOTrainer):
             advantage_estimator=a.advantage_estimator,
             scale_rewards=self.scale_rewards,
             kl_in_reward=bool(a.kl_in_reward),
-            has_teacher=self._has_teacher_explicit())
-        self._check_group_layout()
+            has_teacher=self._has_teacher_explicit(),
+            group_layout=self.tars.group_layout,
+            text_terms=[n for n in self.reward_func_names if n in TEXT_REFERENCE_REWARDS] +
+            (['TARS_DISTILL_COEF > 0'] if self.tars.distill_coef > 0 else []))
         self._capture = REPRESENTATION in self.reward_func_names or self.tars.log_representation
         if self._capture:
             layers = find_decoder_layers(self.accelerator.unwrap_model(self.model))
@@ -150,17 +152,6 @@ class TarsGRPOTrainer(GRPOTrainer):
         self.tars_teacher_forwards = 0  # CORD teacher forwards so far
         self._pooled, self._teacher, self._shaping, self._teacher_queue, self._old_policy_calls = {}, {}, {}, [], 0
         self._seen_batches = set()  # ids of micro-batches whose old-policy forward was captured
-
-    def _check_group_layout(self) -> None:
-        """``TARS_GROUP_LAYOUT=speech`` has no text rollouts: the terms that compare with them cannot run."""
-        if self.tars.group_layout != 'speech':
-            return
-        needs_text = [n for n in self.reward_func_names if n in TEXT_REFERENCE_REWARDS]
-        needs_text += ['TARS_DISTILL_COEF > 0'] if self.tars.distill_coef > 0 else []
-        if needs_text:
-            raise TarsSetupError(f'TARS_GROUP_LAYOUT=speech (speech-only GRPO) has no text rollouts, but '
-                                 f'{", ".join(needs_text)} compare speech with text: drop them from --reward_funcs '
-                                 '(and set TARS_DISTILL_COEF=0), or unset TARS_GROUP_LAYOUT')
 
     def _write_run_card(self) -> None:
         """``<output_dir>/tars_config.json``: the TARS settings of this run (for model cards and reruns)."""
