@@ -61,8 +61,8 @@ from swift_tars.grpo.distill import cord_weights, remap_to_frame, token_reverse_
 from swift_tars.grpo.guards import TarsSetupError, check_training_setup
 from swift_tars.grpo.hidden_states import OutputCapture, PooledCapture, find_decoder_layers, find_output_layers
 from swift_tars.grpo.pairing import pair_rows, restore_speech_prompt
-from swift_tars.grpo.teardown import destroy_process_group_at_exit
 from swift_tars.grpo.teacher import collate_teacher, completion_states
+from swift_tars.grpo.teardown import destroy_process_group_at_exit
 from swift_tars.rewards.accuracy import correctness
 from swift_tars.rewards.representation import representation_rewards
 
