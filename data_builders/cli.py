@@ -96,6 +96,10 @@ def parse(argv: List[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Failures caused by the user's input or settings: printed as one line, never as a traceback.
+USER_ERRORS = (BuildError, RowError, TTSError, FileNotFoundError, ValueError)
+
+
 def run(args: argparse.Namespace, log=None):
     """Runs the chosen builder; returns its BuildResult (raises BuildError/RowError on failure)."""
     if args.builder == 'mmlu':
@@ -106,7 +110,7 @@ def run(args: argparse.Namespace, log=None):
 def main(args: argparse.Namespace) -> int:
     try:
         run(args)
-    except (BuildError, RowError, TTSError, FileNotFoundError, ValueError) as e:
+    except USER_ERRORS as e:
         print(f'swift-tars build-data {args.builder}: error: {e}', file=sys.stderr)
         return 1
     return 0

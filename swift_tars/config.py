@@ -38,6 +38,9 @@ CHOICES: Dict[str, Dict[str, str]] = {
     'TARS_LOG_REPRESENTATION': {'1': 'capture hidden states and log `tars/representation_cosine` even when '
                                      '`tars_representation` is not a reward (diagnostics)',
                                 '0': 'capture only for `tars_representation`'},
+    'TARS_SKIP_INVALID': {'0': 'any invalid dataset row stops the run before the first step, with one error listing '
+                                'every bad row (file, line, question_id, what is wrong, how to fix it)',
+                          '1': 'invalid rows are dropped and counted (logged, and written to `tars_config.json`)'},
     'TARS_DISTILL_MODE': {'loss': 'add `coef · mean_t(w_t · KL_t)` to the GRPO loss',
                           'advantage': 'subtract `coef · w_t · KL_t` from the per-token advantages of speech '
                                        'rollouts'},
@@ -98,13 +101,25 @@ TARS_VARIABLES: Dict[str, Tuple[str, str]] = {
     'TARS_AUDIO_CACHE': ('~/.cache/swift_tars/wav', 'Where registered datasets (`tars-*`) cache their 16 kHz wavs '
                          '(content-addressed; `$XDG_CACHE_HOME` is honoured). Delete it together with ms-swift\'s '
                          'dataset map cache.'),
+    'TARS_SKIP_INVALID': ('0', 'Dataset rows are checked before generation (missing or unreadable audio, no '
+                          '`text_query`, missing or out-of-range gold, option count, empty file, non-JSON line, a '
+                          f'`question_id` reused by another question): {_cases("TARS_SKIP_INVALID")}.'),
     'TARS_SYSTEM_PROMPT': ('(the TARS think prompt)', 'System prompt written into rows converted by the registered '
                            'datasets.'),
 }
 
 
 class TarsConfigError(ValueError):
-    """A ``TARS_*`` variable holds a value swift-tars cannot use."""
+    """``TARS_*`` variables hold values swift-tars cannot use; ``problems`` has one line per bad variable (the
+    message itself when there is one)."""
+
+    def __init__(self, message: str, problems: Optional[List[str]] = None):
+        super().__init__(message)
+        self.problems: List[str] = list(problems) if problems is not None else [message]
+
+
+class TarsPathError(TarsConfigError, FileNotFoundError):
+    """A ``TARS_*`` variable names a local path that does not exist."""
 
 
 def parse_layers(spec: str, num_layers: int) -> List[int]:
@@ -204,6 +219,13 @@ def _positive_int(env: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
+def _layers(env: Mapping[str, str]) -> str:
+    layers = env.get('TARS_LAYERS', TARS_VARIABLES['TARS_LAYERS'][0]).strip().lower()
+    if layers not in LAYER_SET_NAMES:
+        parse_layers(layers, 10**6)  # syntax check now; the range is checked against the model later
+    return layers
+
+
 def _audio_cache(env: Mapping[str, str]) -> str:
     if env.get('TARS_AUDIO_CACHE'):
         return os.path.expanduser(env['TARS_AUDIO_CACHE'])
@@ -216,7 +238,7 @@ def _model(env: Mapping[str, str], name: str, alternatives: str = '') -> str:
     default = TARS_VARIABLES[name][0]
     value = env.get(name, default).strip() or default
     if value.startswith(('/', '.', '~')) and not os.path.isdir(os.path.expanduser(value)):
-        raise FileNotFoundError(f'{name}={value}: no such model folder; give a local model folder, a hub id'
+        raise TarsPathError(f'{name}={value}: no such model folder; give a local model folder, a hub id'
                                 f'{alternatives}')
     return value
 
@@ -236,6 +258,7 @@ class TarsConfig:
     text_scoring: str = 'paper'
     group_layout: str = 'paired'
     log_representation: bool = False
+    skip_invalid: bool = False
     distill_coef: float = 0.0
     distill_mode: str = 'loss'
     distill_topk: int = 20
@@ -248,37 +271,52 @@ class TarsConfig:
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> 'TarsConfig':
+        """The settings of ``env`` (default ``os.environ``); every bad or unknown ``TARS_*`` variable is reported
+        at once in one :class:`TarsConfigError` (its ``problems`` list one line each)."""
         env = os.environ if env is None else env
+        errors: List[TarsConfigError] = []
+
+        def read(parse, *args):
+            try:
+                return parse(env, *args)
+            except TarsConfigError as e:
+                errors.append(e)
+                return None
+
         unknown = sorted(k for k in env if k.startswith('TARS_') and k not in TARS_VARIABLES)
         if unknown:
-            raise TarsConfigError(f'unknown swift-tars variable(s) {", ".join(unknown)}; known: '
-                                  f'{", ".join(TARS_VARIABLES)}')
-        layers = env.get('TARS_LAYERS', TARS_VARIABLES['TARS_LAYERS'][0]).strip().lower()
-        if layers not in LAYER_SET_NAMES:
-            parse_layers(layers, 10**6)  # syntax check now; the range is checked against the model later
-        return cls(
-            layers=layers,
-            reference=_choice(env, 'TARS_REFERENCE'),
-            embedding_model=_model(env, 'TARS_EMBEDDING_MODEL'),
-            embedding_batch_size=_positive_int(env, 'TARS_EMBEDDING_BATCH_SIZE'),
-            strip_tags=_flag(env, 'TARS_STRIP_TAGS'),
-            empty_pool=_choice(env, 'TARS_EMPTY_POOL'),
-            format_scores=_floats(env, 'TARS_FORMAT_SCORES', 3),
+            errors.append(TarsConfigError(f'unknown swift-tars variable(s) {", ".join(unknown)}; known: '
+                                          f'{", ".join(TARS_VARIABLES)}'))
+        values = dict(
+            layers=read(_layers),
+            reference=read(_choice, 'TARS_REFERENCE'),
+            embedding_model=read(_model, 'TARS_EMBEDDING_MODEL'),
+            embedding_batch_size=read(_positive_int, 'TARS_EMBEDDING_BATCH_SIZE'),
+            strip_tags=read(_flag, 'TARS_STRIP_TAGS'),
+            empty_pool=read(_choice, 'TARS_EMPTY_POOL'),
+            format_scores=read(_floats, 'TARS_FORMAT_SCORES', 3),
             audio_cache=_audio_cache(env),
             system_prompt=env.get('TARS_SYSTEM_PROMPT') or None,
-            text_scoring=_choice(env, 'TARS_TEXT_SCORING'),
-            group_layout=_choice(env, 'TARS_GROUP_LAYOUT'),
-            log_representation=_flag(env, 'TARS_LOG_REPRESENTATION'),
-            distill_coef=_nonnegative(env, 'TARS_DISTILL_COEF'),
-            distill_mode=_choice(env, 'TARS_DISTILL_MODE'),
-            distill_topk=_natural(env, 'TARS_DISTILL_TOPK'),
-            distill_top_tokens=_natural(env, 'TARS_DISTILL_TOP_TOKENS'),
-            distill_kl_weight=_nonnegative(env, 'TARS_DISTILL_KL_WEIGHT'),
-            distill_position_weight=_nonnegative(env, 'TARS_DISTILL_POSITION_WEIGHT'),
-            distill_chunk=_positive_int(env, 'TARS_DISTILL_CHUNK'),
-            agreement_judge=_model(env, 'TARS_AGREEMENT_JUDGE', ', an http(s)://.../v1 endpoint, or `extract`'),
+            text_scoring=read(_choice, 'TARS_TEXT_SCORING'),
+            group_layout=read(_choice, 'TARS_GROUP_LAYOUT'),
+            log_representation=read(_flag, 'TARS_LOG_REPRESENTATION'),
+            skip_invalid=read(_flag, 'TARS_SKIP_INVALID'),
+            distill_coef=read(_nonnegative, 'TARS_DISTILL_COEF'),
+            distill_mode=read(_choice, 'TARS_DISTILL_MODE'),
+            distill_topk=read(_natural, 'TARS_DISTILL_TOPK'),
+            distill_top_tokens=read(_natural, 'TARS_DISTILL_TOP_TOKENS'),
+            distill_kl_weight=read(_nonnegative, 'TARS_DISTILL_KL_WEIGHT'),
+            distill_position_weight=read(_nonnegative, 'TARS_DISTILL_POSITION_WEIGHT'),
+            distill_chunk=read(_positive_int, 'TARS_DISTILL_CHUNK'),
+            agreement_judge=read(_model, 'TARS_AGREEMENT_JUDGE', ', an http(s)://.../v1 endpoint, or `extract`'),
             agreement_judge_model=env.get('TARS_AGREEMENT_JUDGE_MODEL', '').strip(),
         )
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            problems = [p for e in errors for p in e.problems]
+            raise TarsConfigError(f'{len(problems)} TARS_* problems:\n  - ' + '\n  - '.join(problems), problems)
+        return cls(**values)
 
     def layer_ids(self, num_layers: int) -> List[int]:
         """0-based decoder-layer indices of ``TARS_LAYERS`` for a stack of ``num_layers``."""

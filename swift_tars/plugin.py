@@ -14,13 +14,14 @@ while _HERE in sys.path:
 from swift.rewards import orms  # noqa: E402
 from swift.trainers import TrainerFactory  # noqa: E402
 
-from swift_tars.data.datasets import register_datasets  # noqa: E402
+from swift_tars.data.datasets import install_row_checks, register_datasets  # noqa: E402
 from swift_tars.grpo.trainer import check_swift_version  # noqa: E402
 from swift_tars.rewards.accuracy import TarsAccuracy  # noqa: E402
 from swift_tars.rewards.agreement import TarsAgreement  # noqa: E402
 from swift_tars.rewards.behavior import TarsBehavior  # noqa: E402
 from swift_tars.rewards.format import TarsFormat  # noqa: E402
 from swift_tars.rewards.representation import TarsRepresentation  # noqa: E402
+from swift_tars.swift_families import register_families  # noqa: E402
 
 check_swift_version()
 
@@ -33,6 +34,9 @@ orms['tars_agreement'] = TarsAgreement
 TrainerFactory.TRAINER_MAPPING['grpo'] = 'swift_tars.grpo.trainer.TarsGRPOTrainer'
 
 register_datasets()
+install_row_checks()
+
+register_families()  # model-family fixes for transformers 5 (swift_tars/swift_families.py)
 
 # ms-swift caches this module and re-inserts our folder on every later import_external_file call (`swift rollout`
 # and `swift deploy` import the plugins a second time); forgetting the cached module makes each call re-run this

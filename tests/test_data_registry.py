@@ -123,14 +123,23 @@ def test_upstream_name_resolves_resamples_and_caches(swift_env, fake_hub, monkey
     assert len(list((swift_env / 'wav-cache').rglob('*.wav'))) == 2  # no duplicate files on rerun
 
 
-def test_preprocessor_errors_name_the_row(swift_env, fake_hub):
+def test_preprocessor_errors_name_the_row(swift_env, fake_hub, monkeypatch):
     from swift_tars.data.rows import RowError
     calls, tables = fake_hub
     tables[('hlt-lab/voicebench', 'openbookqa')] = lambda split: {
         'prompt': [voicebench_prompt('Good?', ['a', 'b', 'c', 'd']), voicebench_prompt('Bad?', ['a', 'b', 'c'])],
         'reference': ['A', 'A'], 'audio': [{'bytes': wav_bytes(16000, 0.2), 'path': None}] * 2}
-    rows = swift_load('tars-voicebench-obqa')  # ms-swift's default: log and drop the bad row
+    from swift_tars.data.row_checks import InvalidRowsError
+    with pytest.raises(InvalidRowsError, match=r'tars-voicebench-obqa: 1 row\(s\) could not be converted; the log '
+                       'above names each row'):
+        swift_load('tars-voicebench-obqa')  # ms-swift logs and drops the bad row; swift-tars stops
+    monkeypatch.setenv('TARS_SKIP_INVALID', '1')
+    from swift_tars.data.row_checks import _SKIPPED, skipped_summary
+    _SKIPPED.clear()
+    rows = swift_load('tars-voicebench-obqa')  # TARS_SKIP_INVALID=1: dropped and counted
     assert [r['question_id'] for r in rows] == ['obqa_0']
+    assert skipped_summary() == {'rows': 1, 'by_source': {'tars-voicebench-obqa': 1}}
+    _SKIPPED.clear()
     with pytest.raises(RowError, match=r"tars-voicebench-obqa row 1 \(question_id='obqa_1'\): wrong option count"):
         swift_load('tars-voicebench-obqa', strict=True)
 

@@ -65,20 +65,57 @@ def test_validate_row_audio_errors(tmp_path, wav16k):
     with pytest.raises(RowError, match=r'broken\.wav is not readable audio'):
         validate_row(good_row(str(broken)), 'eval.jsonl line 3')
 
-    wrong_rate = tmp_path / 'fast.wav'
-    sf.write(wrong_rate, tone(24000, 0.5), 24000)
-    with pytest.raises(RowError, match=r'is 24000 Hz with 1 channel\(s\); the row format needs 16000 Hz mono'):
-        validate_row(good_row(str(wrong_rate)), 'eval.jsonl line 4')
-
-    stereo = tmp_path / 'stereo.wav'
-    sf.write(stereo, tone(16000, 0.5, channels=2), 16000)
-    with pytest.raises(RowError, match=r'2 channel'):
-        validate_row(good_row(str(stereo)), 'eval.jsonl line 5')
-
     empty = tmp_path / 'empty.wav'
     sf.write(empty, np.zeros(0, dtype=np.float32), 16000)
     with pytest.raises(RowError, match=r'empty'):
         validate_row(good_row(str(empty)), 'eval.jsonl line 6')
+
+
+def test_other_rates_and_channels_are_accepted_with_one_note(tmp_path, caplog):
+    """One audio rule for validate_row, training and eval: any rate / channel count is resampled to 16 kHz mono
+    on load (ms-swift's load_audio), noted once per process; only missing, unreadable or empty files fail."""
+    import logging
+
+    from swift_tars.data import rows as rows_module
+
+    monkey = rows_module._FORMAT_NOTED
+    monkey.clear()
+    stereo = tmp_path / 'cd.wav'
+    sf.write(stereo, tone(44100, 0.5, channels=2), 44100)
+    fast = tmp_path / 'fast.wav'
+    sf.write(fast, tone(24000, 0.5), 24000)
+    with caplog.at_level(logging.WARNING, logger='swift_tars'):
+        assert validate_row(good_row(str(stereo)), 'eval.jsonl line 4')['audios'] == [str(stereo)]
+        validate_row(good_row(str(fast)), 'eval.jsonl line 5')
+    notes = [r.getMessage() for r in caplog.records if 'resampled to 16000 Hz mono' in r.getMessage()]
+    assert len(notes) == 1 and 'eval.jsonl line 4' in notes[0] and '44100 Hz with 2 channel(s)' in notes[0]
+    monkey.clear()
+
+
+def test_answer_index_is_accepted_instead_of_solution(wav16k):
+    row = good_row(wav16k)
+    del row['solution']
+    row['answer_index'] = 1
+    assert validate_row(row, 'train.jsonl line 1') is row
+    row['answer_index'] = 4
+    with pytest.raises(RowError, match=r'answer_index 4 is not a 0-based index of the 2 options'):
+        validate_row(row, 'train.jsonl line 1')
+    del row['answer_index']
+    with pytest.raises(RowError, match="no gold answer: set 'solution'"):
+        validate_row(row, 'train.jsonl line 1')
+
+
+def test_option_count_must_match_the_options_listed_in_text_query(wav16k):
+    row = good_row(wav16k)
+    row['text_query'] += '\nOption C: cow'
+    with pytest.raises(RowError, match=r'line 9 \(question_id=.q1.\): .*2 options but text_query lists 3'):
+        validate_row(row, 'train.jsonl line 9')
+    row['text_query'] = 'Which animal barks?\nA. cat\nB. dog\nC. cow\nD. fish\nAnswer with the letter.'
+    row['options'] = ['cat', 'dog', 'cow']
+    with pytest.raises(RowError, match='3 options but text_query lists 4'):
+        validate_row(row, 'x')
+    row['text_query'] = 'Which animal barks: cat, dog or cow?'  # options not spelled out as lines: not counted
+    validate_row(row, 'x')
 
 
 def test_text_view_messages_is_the_one_text_prompt():

@@ -107,3 +107,14 @@ def test_speech_layout_makes_every_rollout_speech():
     assert [r['tars_modality'] for r in out] == ['speech'] * 8
     assert all(r['audios'] == list(src['audios']) for r, src in zip(out, rows))
     assert [r['tars_modality'] for r in pair_rows(rows, 4)] == ['speech', 'text'] * 4
+
+
+def test_a_question_id_shared_by_two_questions_stops_pairing_naming_both_rows():
+    """Two groups of one rank with the same id but different questions would have mixed references silently."""
+    other = row('q1', audio=('/a/other.wav', ), text='Which animal meows?\n\nOption A: cat\nOption B: dog')
+    with pytest.raises(PairingError) as e:
+        pair_rows([row('q1')] * 2 + [other] * 2, 2)
+    message = str(e.value)
+    assert "rollout row 0 (question_id='q1') and rollout row 2 (question_id='q1')" in message
+    assert 'text_query, audios' in message and 'own id' in message
+    assert len(pair_rows([row('q1')] * 4, 2)) == 4  # the same question twice (e.g. two epochs) is fine

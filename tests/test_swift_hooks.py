@@ -74,3 +74,17 @@ def test_plugin_registers_rewards_and_trainer():
         assert TrainerFactory.get_trainer_cls(type('A', (), {'rlhf_type': 'grpo'})) is trainer.TarsGRPOTrainer
     finally:
         TrainerFactory.TRAINER_MAPPING['grpo'] = original
+
+
+def test_dataset_loading_hook_keeps_its_signature():
+    """The plugin wraps RLHFArguments.load_dataset to check rows before ms-swift reads them (data/datasets.py)."""
+    from swift.arguments import RLHFArguments
+    from swift.pipelines.train import sft
+
+    from swift_tars.data.datasets import install_row_checks
+    assert str(inspect.signature(RLHFArguments.load_dataset)) == '(self)'
+    assert 'args.load_dataset()' in inspect.getsource(sft.SwiftSft._get_dataset)
+    install_row_checks()
+    install_row_checks()  # idempotent: wrapped once
+    assert RLHFArguments.load_dataset.tars_row_checks
+    assert not getattr(RLHFArguments.load_dataset.__closure__[0].cell_contents, 'tars_row_checks', False)

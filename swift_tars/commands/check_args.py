@@ -17,7 +17,9 @@ loaded and nothing is downloaded:
    :func:`swift_tars.grpo.guards.training_setup_problems` (``steps_per_generation`` defaults to
    ``gradient_accumulation_steps``), ms-swift's own generation-batch arithmetic for ``NPROC_PER_NODE × NNODES``
    processes, every ``--reward_funcs`` name registered in ``swift.rewards.orms``, the ``--reward_weights`` count,
-   ``--deepspeed`` a built-in name, a file or JSON, ``TarsConfig.from_env()`` for the ``TARS_*`` variables, a few
+   ``--deepspeed`` a built-in name, a file or JSON, the dataset row checks training runs
+   (:mod:`swift_tars.data.row_checks`) on the local datasets that exist, ``TarsConfig.from_env()`` for every
+   ``TARS_*`` variable (all bad ones reported), a few
    ms-swift ``__post_init__`` rules (``--vllm_mode`` with ``--use_vllm``, truncation strategy, ...).
 
 Prints one ``OK`` line with the batch arithmetic, or every problem found and exits 1.
@@ -32,7 +34,7 @@ import json
 import os
 import sys
 from dataclasses import asdict
-from typing import Iterator, List, Mapping, Optional, Sequence
+from typing import Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from swift_tars.commands.launch_checks import CheckResult, check_export, check_rollout, import_plugins
 from swift_tars.commands.rlhf_checks import check_rlhf
@@ -67,11 +69,14 @@ def _environ(env: Optional[Mapping[str, str]]) -> Iterator[None]:
 
 
 _CHECKS = {'rlhf': check_rlhf, 'rollout': check_rollout, 'export': check_export}
+# errors caused by the checked command line or its files (never a bug of check-args itself): reported as problems
+USER_ERRORS = (ValueError, OSError, KeyError, TypeError)
 
 
 def check(command: str, argv: Sequence[str], env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
           label: str = '') -> CheckResult:
-    """Validates ``swift <command> <argv>`` as described in the module docstring; never raises for bad input.
+    """Validates ``swift <command> <argv>`` as described in the module docstring; never raises for bad input
+    (an error raised by a bad value or path is one more problem).
 
     ``env``: the environment of the command (default ``os.environ``); ``cwd``: resolves relative paths.
     """
@@ -79,8 +84,14 @@ def check(command: str, argv: Sequence[str], env: Optional[Mapping[str, str]] = 
     if command not in COMMANDS:
         result.problems.append(f'unsupported command {command!r}; use one of {", ".join(COMMANDS)}')
         return result
-    env = dict(os.environ if env is None else env)
-    argv = list(argv)
+    try:
+        _check(result, command, list(argv), dict(os.environ if env is None else env), cwd)
+    except USER_ERRORS as e:  # a bad value or path reached a check: report it, never a traceback
+        result.problems.append(f'{type(e).__name__}: {e}')
+    return result
+
+
+def _check(result: CheckResult, command: str, argv: List[str], env: dict, cwd: Optional[str]) -> None:
     if argv and argv[0].endswith(('.json', '.yaml', '.yml')):
         from swift.cli.main import parse_yaml_args
 
@@ -91,11 +102,10 @@ def check(command: str, argv: Sequence[str], env: Optional[Mapping[str, str]] = 
     result.problems += problems
     result.warnings += warnings
     if not vars(namespace):  # argparse itself failed
-        return result
+        return
     with _environ(env):
         plugins = import_plugins(namespace, cwd, result.problems)
         _CHECKS[command](namespace, env, cwd, result, plugins)
-    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -125,17 +135,45 @@ def _record(path: str, command: str, argv: List[str]) -> int:
     return 0
 
 
+def _read_records(path: str) -> Tuple[List[Tuple[int, dict]], List[str]]:
+    """(line number, record) of every JSON record of a ``--record`` file, and a problem per unreadable line."""
+    records, problems = [], []
+    try:
+        with open(path, encoding='utf-8') as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        return [], [f'{path}: cannot be read ({e})']
+    for i, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            if not isinstance(rec, dict) or 'command' not in rec or 'argv' not in rec:
+                raise ValueError('expected an object with "command" and "argv"')
+            records.append((i, rec))
+        except ValueError as e:
+            problems.append(f'{path} line {i}: not a recorded command line ({e}); re-record it with --record')
+    return records, problems
+
+
 def _replay(paths: Sequence[str]) -> Iterator[CheckResult]:
-    """``--replay``: checks every recorded call, labelled ``<file stem>#<index>``; an empty file is a problem."""
+    """``--replay``: checks every recorded call, labelled ``<file stem>#<index>``, going on after a bad one; an
+    empty file is a problem."""
     for path in paths:
         stem = os.path.basename(path).rsplit('.', 1)[0]
-        with open(path, encoding='utf-8') as f:
-            records = [json.loads(line) for line in f if line.strip()]
-        if not records:
+        records, problems = _read_records(path)
+        if problems:
+            yield CheckResult(command='?', label=stem, problems=problems)
+        elif not records:
             yield CheckResult(command='?', label=stem, problems=[f'{path}: nothing was recorded (did the script call '
                                                                  '$SWIFT?)'])
-        for i, rec in enumerate(records):
-            yield check(rec['command'], rec['argv'], env=rec['env'], cwd=rec.get('cwd'), label=f'{stem}#{i}')
+        for i, (line, rec) in enumerate(records):
+            try:
+                yield check(rec['command'], rec['argv'], env=rec.get('env') or {}, cwd=rec.get('cwd'),
+                            label=f'{stem}#{i}')
+            except USER_ERRORS as e:
+                yield CheckResult(command=str(rec['command']), label=f'{stem}#{i}',
+                                  problems=[f'{path} line {line}: {type(e).__name__}: {e}'])
 
 
 def main(args: argparse.Namespace) -> int:

@@ -79,11 +79,12 @@ def import_plugins(ns: argparse.Namespace, cwd: Optional[str], problems: List[st
 
 
 def check_tars_env(env: Mapping[str, str], problems: List[str]) -> Optional[TarsConfig]:
-    """``TarsConfig.from_env`` on the ``TARS_*`` variables; None (and a problem) when they are wrong."""
+    """``TarsConfig.from_env`` on the ``TARS_*`` variables; None (and one problem per bad variable) when they are
+    wrong."""
     try:
         return TarsConfig.from_env(env)
-    except TarsConfigError as e:
-        problems.append(str(e))
+    except TarsConfigError as e:  # every bad variable, one problem each (a missing path included)
+        problems.extend(e.problems)
         return None
 
 

@@ -15,6 +15,7 @@ from swift_tars.cli import plugin_path
 from swift_tars.commands.launch_checks import CheckResult, check_tars_env, listed_devices, looks_local, resolve_path
 from swift_tars.commands.swift_arguments import swift_version
 from swift_tars.config import TarsConfig, TarsConfigError, parse_layers
+from swift_tars.data.row_checks import MAX_LISTED, check_specs
 from swift_tars.grpo.guards import group_layout_problems, training_setup_problems
 
 BUILTIN_DEEPSPEED = ('zero0', 'zero1', 'zero2', 'zero3', 'zero2_offload', 'zero3_offload')
@@ -113,9 +114,22 @@ def _check_launch_basics(ns, cwd: Optional[str], plugins: List[str], result: Che
         p.append('--model is required (e.g. Qwen/Qwen2.5-Omni-7B)')
     if not ns.dataset and not getattr(ns, 'cached_dataset', None):
         p.append('--dataset is required (row-format jsonl from `swift-tars build-data`, or a registered tars-* name)')
+    existing = []
     for d in list(ns.dataset or []) + list(ns.val_dataset or []):
         if looks_local(d) and not os.path.exists(resolve_path(d.split('#')[0], cwd)):
             w.append(f'dataset {d} does not exist (yet) on this machine')
+        elif looks_local(d):
+            existing.append(resolve_path(d, cwd))
+    _check_dataset_rows(existing, p)
+
+
+def _check_dataset_rows(specs: List[str], problems: List[str]) -> None:
+    """The row checks training runs before its first generation (:mod:`swift_tars.data.row_checks`), on the
+    local datasets that exist here; listed as training would list them (capped, then a count)."""
+    found, rows = check_specs(specs)
+    problems += [f'dataset row: {p.render()}' for p in found[:MAX_LISTED]]
+    if len(found) > MAX_LISTED:
+        problems.append(f'dataset rows: ... and {len(found) - MAX_LISTED} more problem(s) among {rows} row(s)')
 
 
 def _check_processes(env: Mapping[str, str], problems: List[str]) -> _Processes:

@@ -10,6 +10,12 @@ prompt unless ``$TARS_SYSTEM_PROMPT`` is set.
 
 The registered datasets live on the Hugging Face hub only; their loader reads them from there even
 when ``USE_HF`` is unset. Delete the wav cache together with ms-swift's dataset map cache.
+
+:func:`install_row_checks` (called by the plugin) makes ``swift rlhf`` check every dataset before the first
+generation (:mod:`swift_tars.data.row_checks`): local row files before ms-swift reads them, loaded rows after.
+It wraps ``RLHFArguments.load_dataset`` (``BaseArguments.load_dataset`` in ms-swift 4.6.0, called by
+``SwiftSft._get_dataset``), an ms-swift internal listed with the other private hooks in
+``swift_tars/grpo/trainer.py`` and checked by ``tests/test_swift_hooks.py``.
 """
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -19,6 +25,14 @@ from swift.dataset.loader import DatasetLoader
 from swift.dataset.preprocessor import AutoPreprocessor, RowPreprocessor
 
 from swift_tars.config import TarsConfig
+from swift_tars.data.row_checks import (
+    InvalidRowsError,
+    RowProblem,
+    check_loaded,
+    local_files,
+    prepare_specs,
+    record_skipped,
+)
 from swift_tars.data.rows import AUDIOS, MESSAGES, TEXT_QUERY, RowError, make_row, validate_row
 from swift_tars.data.upstream import HUB_ID as UPSTREAM_ID
 from swift_tars.data.upstream import upstream_fields
@@ -66,9 +80,16 @@ class TarsOmniPreprocessor(RowPreprocessor):
 
     def __call__(self, dataset, **kwargs):
         # read the environment now, so that it is part of the fingerprint of ms-swift's map cache
-        self.system = TarsConfig.from_env().system_prompt
-        self.cache_dir = str(audio_cache_dir())
-        return super().__call__(dataset, **kwargs)
+        config = TarsConfig.from_env()
+        self.system, self.cache_dir = config.system_prompt, str(audio_cache_dir())
+        converted = super().__call__(dataset, **kwargs)
+        lost = len(dataset) - len(converted) if hasattr(converted, '__len__') and hasattr(dataset, '__len__') else 0
+        if lost > 0 and not config.skip_invalid:  # ms-swift (strict=False) logged each row's error and dropped it
+            raise InvalidRowsError([RowProblem(self.label, None, None, f'{lost} row(s) could not be converted; '
+                                               'the log above names each row and its error')], len(dataset))
+        if lost > 0:
+            record_skipped(self.label, lost)
+        return converted
 
     def prepare_dataset(self, dataset):
         dataset = undecoded_audio(dataset, ('audio', AUDIOS))  # bytes + path: no decoder needed
@@ -144,3 +165,28 @@ def register_datasets() -> List[DatasetMeta]:
     for meta in metas:
         register_dataset(meta, exist_ok=True)
     return metas
+
+
+def _checked_load_dataset(load_dataset):
+    """``RLHFArguments.load_dataset`` with the row checks of :mod:`swift_tars.data.row_checks` around it."""
+
+    def checked(self):
+        skip = TarsConfig.from_env().skip_invalid
+        self.dataset = prepare_specs(list(self.dataset or []), skip=skip)
+        self.val_dataset = prepare_specs(list(self.val_dataset or []), skip=skip)
+        checked_sources = [p for spec in list(self.dataset) + list(self.val_dataset) if local_files(spec)
+                           for p in [spec, spec.rsplit('#', 1)[0], spec.split(':', 1)[0]] + local_files(spec)]
+        train, val = load_dataset(self)
+        return (check_loaded(train, skip=skip, checked_sources=checked_sources, split='train'),
+                check_loaded(val, skip=skip, checked_sources=checked_sources, split='val'))
+
+    checked.tars_row_checks = True
+    return checked
+
+
+def install_row_checks() -> None:
+    """Makes ``swift rlhf`` check its datasets before the first generation (idempotent)."""
+    from swift.arguments import RLHFArguments
+
+    if not getattr(RLHFArguments.load_dataset, 'tars_row_checks', False):
+        RLHFArguments.load_dataset = _checked_load_dataset(RLHFArguments.load_dataset)

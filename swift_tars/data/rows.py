@@ -13,6 +13,7 @@ Speech rollouts use ``messages`` + ``audios``; text rollouts replace the last us
 overwrites it) or ``teacher_prompt`` (it switches on ms-swift's self-distillation path).
 """
 import copy
+import re
 from typing import Any, List, Mapping, Optional, Sequence
 
 from swift_tars.answers import choice_letters
@@ -23,8 +24,9 @@ MESSAGES, AUDIOS, TEXT_QUERY, SOLUTION, QUESTION_ID, OPTIONS = (
     'messages', 'audios', 'text_query', 'solution', 'question_id', 'options')
 ANSWER_INDEX = 'answer_index'  # accepted instead of ``solution`` (upstream schema)
 OPTIONAL_COLUMNS = ('subject', 'source')
-REQUIRED_COLUMNS = (MESSAGES, AUDIOS, TEXT_QUERY, SOLUTION, QUESTION_ID, OPTIONS)
+REQUIRED_COLUMNS = (MESSAGES, AUDIOS, TEXT_QUERY, QUESTION_ID, OPTIONS)  # and SOLUTION or ANSWER_INDEX
 RESERVED_COLUMNS = ('dataset', 'teacher_prompt')
+_OPTION_LINE = re.compile(r'(?m)^[ \t]*(?:Option[ \t]+)?\(?([A-Z])[.:)][ \t]*\S')
 MODALITY = 'tars_modality'  # tag written by the trainer into every rollout: 'speech' or 'text'
 SPEECH, TEXT = 'speech', 'text'  # the two modalities (rollout tags, eval modes, metric names)
 
@@ -119,10 +121,9 @@ def text_view_messages(messages: Any, text_query: Any, where: str = 'row', neede
     return out
 
 
-def check_audio_file(path: str, where: str = '', sample_rate: int = TARGET_SR) -> float:
-    """Duration in seconds of the mono ``sample_rate`` wav at ``path``; a :class:`RowError` naming ``where``
-    when it is missing, unreadable, empty, not mono or at another rate. The one wav check: the wav cache
-    (:func:`~swift_tars.data.wavcache.existing_duration`) uses it too."""
+def audio_info(path: Any, where: str = ''):
+    """The ``soundfile`` header of the audio file at ``path`` (no decoding); a :class:`RowError` naming ``where``
+    when the path is not a string, or the file is missing, unreadable or empty."""
     import os
 
     import soundfile as sf
@@ -130,16 +131,46 @@ def check_audio_file(path: str, where: str = '', sample_rate: int = TARGET_SR) -
     if not isinstance(path, str) or not path:
         raise RowError(f'{where}: audio path must be a non-empty string, got {path!r}')
     if not os.path.isfile(path):
-        raise RowError(f'{where}: audio file not found: {path}')
+        raise RowError(f'{where}: audio file not found: {path} (fix the path in `audios`, relative paths are read '
+                       'from the working directory, or rebuild the row with `swift-tars build-data`)')
     try:
         info = sf.info(path)
     except Exception as e:  # soundfile raises its own error types (LibsndfileError, RuntimeError)
-        raise RowError(f'{where}: audio file {path} is not readable audio ({e})') from e
+        raise RowError(f'{where}: audio file {path} is not readable audio ({type(e).__name__}: {e}); re-create '
+                       'it (e.g. `swift-tars build-data`) or drop the row') from e
     if info.frames <= 0:
-        raise RowError(f'{where}: audio file {path} is empty')
+        raise RowError(f'{where}: audio file {path} is empty (no samples); re-create it or drop the row')
+    return info
+
+
+def check_audio_file(path: str, where: str = '', sample_rate: int = TARGET_SR) -> float:
+    """Duration in seconds of the mono ``sample_rate`` wav at ``path``; a :class:`RowError` naming ``where``
+    when it is missing, unreadable, empty, not mono or at another rate. The strict check of the wav cache
+    (:func:`~swift_tars.data.wavcache.existing_duration`); dataset rows use :func:`check_row_audio`."""
+    info = audio_info(path, where)
     if info.samplerate != sample_rate or info.channels != 1:
         raise RowError(f'{where}: audio file {path} is {info.samplerate} Hz with {info.channels} channel(s); '
-                       f'the row format needs {sample_rate} Hz mono (convert it with `swift-tars build-data`)')
+                       f'the wav cache holds {sample_rate} Hz mono')
+    return info.frames / info.samplerate
+
+
+_FORMAT_NOTED: List[str] = []  # the first file of another rate or channel count, noted once per process
+
+
+def check_row_audio(path: Any, where: str = '') -> float:
+    """The audio rule of dataset rows, the same in :func:`validate_row`, training and eval: the file must exist,
+    have a readable header and samples; **any rate or channel count is accepted** and resampled to 16 kHz mono
+    when loaded (ms-swift's ``load_audio`` does so in training and in ``swift-tars eval``), with a note logged
+    once per process. Returns the duration in seconds."""
+    info = audio_info(path, where)
+    if (info.samplerate != TARGET_SR or info.channels != 1) and not _FORMAT_NOTED:
+        _FORMAT_NOTED.append(path)
+        import logging
+
+        logging.getLogger('swift_tars').warning(
+            'note: %s: audio file %s is %d Hz with %d channel(s); it is resampled to %d Hz mono each time it is '
+            'loaded (training and eval alike). `swift-tars build-data` converts such files once. (Noted once.)',
+            where, path, info.samplerate, info.channels, TARGET_SR)
     return info.frames / info.samplerate
 
 
@@ -165,51 +196,109 @@ def check_options(options: Any, where: str, num_options: Optional[int] = 4, coer
     return options
 
 
+def _listed_option_count(text_query: str) -> Optional[int]:
+    """How many options ``text_query`` lists as lines ``Option A: …`` / ``A. …`` / ``(A) …`` (letters from A on,
+    in order), or None when it lists fewer than two that way (free-form text is not counted)."""
+    letters = _OPTION_LINE.findall(text_query)
+    n = 0
+    for letter in letters:
+        if letter == chr(ord('A') + n):
+            n += 1
+    return n if n >= 2 and n == len(set(letters)) else None
+
+
+def _gold_problems(row: Mapping[str, Any], letters: Sequence[str]) -> List[str]:
+    solution, index = row.get(SOLUTION), row.get(ANSWER_INDEX)
+    if isinstance(solution, str) and solution.strip():
+        if solution not in letters:
+            return [f'solution {solution!r} is not among the option letters {", ".join(letters)}: use one of them']
+        return []
+    if solution is not None and not isinstance(solution, str):
+        return [f'solution {solution!r} is not among the option letters {", ".join(letters)} (a letter string)']
+    if index is None:
+        return [f'no gold answer: set {SOLUTION!r} (an option letter) or {ANSWER_INDEX!r} (0-based)']
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(letters):
+        return [f'answer_index {index!r} is not a 0-based index of the {len(letters)} options (0-{len(letters) - 1})']
+    return []
+
+
+def _message_problems(row: Mapping[str, Any]) -> List[str]:
+    messages = row[MESSAGES]
+    if (not isinstance(messages, (list, tuple)) or len(messages) < 1
+            or not all(isinstance(m, Mapping) and 'role' in m and 'content' in m for m in messages)):
+        return [f'messages must be a list of {{"role", "content"}} objects, got {messages!r}']
+    if messages[-1]['role'] != 'user':
+        return [f'the last message must be the user turn, got role {messages[-1]["role"]!r}']
+    tags = sum(str(m['content']).count('<audio>') for m in messages)
+    if tags != 1:
+        return [f'messages must contain exactly one <audio> tag (for the one audio file), found {tags}']
+    return []
+
+
+def _option_problems(row: Mapping[str, Any], num_options: Optional[int]) -> List[str]:
+    try:
+        options = check_options(row[OPTIONS], 'options', num_options)
+    except RowError as e:
+        return [str(e)]
+    problems = _gold_problems(row, choice_letters(len(options)))
+    text = row.get(TEXT_QUERY)
+    listed = _listed_option_count(text) if isinstance(text, str) else None
+    if listed is not None and listed != len(options):
+        problems.append(f'option count disagrees: {len(options)} options but text_query lists {listed}; make '
+                        '`options` and the options spelled out in `text_query` (and the audio) the same')
+    return problems
+
+
+def row_problems(row: Any, *, num_options: Optional[int] = None, check_audio: bool = True, where: str = ''
+                 ) -> List[str]:
+    """Everything wrong with ``row`` as one line each ("what is wrong: how to fix it"); empty when it is a valid
+    row. The checks of :func:`validate_row` (which raises on the first list), also used by the dataset checks
+    of training (:mod:`swift_tars.data.row_checks`). ``where`` names the row in the audio-format note."""
+    if not isinstance(row, Mapping):
+        return [f'expected a JSON object, got {type(row).__name__}']
+    missing = [c for c in REQUIRED_COLUMNS if c not in row or row[c] is None]
+    if missing:
+        problems = [f'missing column(s) {missing}; a row needs {list(REQUIRED_COLUMNS)} and {SOLUTION!r} (or '
+                    f'{ANSWER_INDEX!r}); see the row format in the README']
+        if row.get(SOLUTION) is None and row.get(ANSWER_INDEX) is None:
+            problems.append(f'no gold answer: set {SOLUTION!r} (an option letter) or {ANSWER_INDEX!r} (0-based)')
+        return problems
+    problems = []
+    reserved = [c for c in RESERVED_COLUMNS if c in row]
+    if reserved:
+        problems.append(f'column(s) {reserved} are reserved by ms-swift; rename them')
+    qid = row[QUESTION_ID]
+    if not isinstance(qid, str) or not qid.strip():
+        problems.append(f'question_id must be a non-empty string, got {qid!r}')
+    problems += _message_problems(row)
+    text = row[TEXT_QUERY]
+    if not isinstance(text, str) or not text.strip():
+        problems.append('text_query (the question and options as text) is empty')
+    problems += _option_problems(row, num_options)
+    audios = [row[AUDIOS]] if isinstance(row[AUDIOS], str) else row[AUDIOS]
+    if not isinstance(audios, (list, tuple)) or len(audios) != 1:
+        problems.append(f'audios must hold exactly one wav path, got {audios!r}')
+    elif check_audio:
+        try:
+            check_row_audio(audios[0], where or 'row')
+        except RowError as e:
+            problems.append(str(e).removeprefix(f'{where or "row"}: '))
+    return problems
+
+
 def validate_row(row: Mapping[str, Any], where: str = '', *, num_options: Optional[int] = None,
                  check_audio: bool = True) -> Mapping[str, Any]:
     """Checks that ``row`` is in the row format and returns it; raises :class:`RowError` naming the row.
 
-    ``where`` names the row for the message (file and line, e.g. ``'train.jsonl line 3'``). Checks: all
-    required columns; a system turn and a user turn with one ``<audio>`` tag for the one audio file;
-    the audio exists and is a readable 16 kHz mono file (``check_audio``); a non-empty ``text_query``
-    and ``question_id``; ``num_options`` (if given, else at least 2) non-empty options; a gold letter among
-    them; no reserved column.
+    ``where`` names the row for the message (file and line, e.g. ``'train.jsonl line 3'``). Checks
+    (:func:`row_problems`, all reported at once): the required columns; a system turn and a user turn with one
+    ``<audio>`` tag for the one audio file; the audio exists with a readable header (``check_audio``; any rate
+    and channel count, resampled on load: :func:`check_row_audio`); a non-empty ``text_query`` and
+    ``question_id``; ``num_options`` (if given, else at least 2) non-empty options, as many as ``text_query``
+    lists; a gold ``solution`` letter among them or an in-range ``answer_index``; no reserved column.
     """
-
-    if not isinstance(row, Mapping):
-        raise RowError(f'{where or "row"}: expected a JSON object, got {type(row).__name__}')
-    at = row_where(where, row)
-    missing = [c for c in REQUIRED_COLUMNS if c not in row or row[c] is None]
-    if missing:
-        raise RowError(f'{at}: missing column(s) {missing}; a row needs {list(REQUIRED_COLUMNS)}')
-    reserved = [c for c in RESERVED_COLUMNS if c in row]
-    if reserved:
-        raise RowError(f'{at}: column(s) {reserved} are reserved by ms-swift; rename them')
-    qid = row[QUESTION_ID]
-    if not isinstance(qid, str) or not qid.strip():
-        raise RowError(f'{at}: question_id must be a non-empty string, got {qid!r}')
-    messages = row[MESSAGES]
-    if (not isinstance(messages, (list, tuple)) or len(messages) < 1
-            or not all(isinstance(m, Mapping) and 'role' in m and 'content' in m for m in messages)):
-        raise RowError(f'{at}: messages must be a list of {{"role", "content"}} objects, got {messages!r}')
-    if messages[-1]['role'] != 'user':
-        raise RowError(f'{at}: the last message must be the user turn, got role {messages[-1]["role"]!r}')
-    audios = row[AUDIOS]
-    if isinstance(audios, str):
-        audios = [audios]
-    if not isinstance(audios, (list, tuple)) or len(audios) != 1:
-        raise RowError(f'{at}: audios must hold exactly one wav path, got {audios!r}')
-    tags = sum(str(m['content']).count('<audio>') for m in messages)
-    if tags != 1:
-        raise RowError(f'{at}: messages must contain exactly one <audio> tag (for the one audio file), found {tags}')
-    text = row[TEXT_QUERY]
-    if not isinstance(text, str) or not text.strip():
-        raise RowError(f'{at}: text_query (the question and options as text) is empty')
-    options = check_options(row[OPTIONS], at, num_options)
-    letters = choice_letters(len(options))
-    solution = row[SOLUTION]
-    if not isinstance(solution, str) or solution not in letters:
-        raise RowError(f'{at}: solution {solution!r} is not among the option letters {", ".join(letters)}')
-    if check_audio:
-        check_audio_file(audios[0], at)
+    at = row_where(where, row) if isinstance(row, Mapping) else where or 'row'
+    problems = row_problems(row, num_options=num_options, check_audio=check_audio, where=at)
+    if problems:
+        raise RowError(f'{at}: ' + '; '.join(problems))
     return row

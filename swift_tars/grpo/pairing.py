@@ -92,6 +92,7 @@ def pair_rows(rows: Sequence[Mapping[str, Any]], group_size: int, layout: str = 
         raise PairingError(f'{len(rows)} rows on this rank is not a multiple of num_generations={group_size}: '
                            'each rank must hold whole groups (per_device_train_batch_size × '
                            'steps_per_generation divisible by num_generations)')
+    check_one_question_per_id(rows)
     out = []
     for start in range(0, len(rows), group_size):
         block = rows[start:start + group_size]
@@ -108,6 +109,27 @@ def pair_rows(rows: Sequence[Mapping[str, Any]], group_size: int, layout: str = 
             text = layout == 'paired' and j % 2 == 1
             out.append(text_view(row, start + j) if text else speech_view(row, start + j))
     return out
+
+
+QUESTION_FIELDS = (TEXT_QUERY, AUDIOS, 'solution', 'answer_index', 'options')  # what makes two rows one question
+
+
+def check_one_question_per_id(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Refuses rows that share a ``question_id`` but carry different questions (text query, audio, gold or
+    options): rollouts are paired by ``question_id``, so their references would mix. The error names both rows
+    and the fields that differ."""
+    first: Dict[Any, int] = {}
+    for i, row in enumerate(rows):
+        qid = row.get(QUESTION_ID)
+        if qid is None:
+            continue
+        j = first.setdefault(qid, i)
+        differ = [k for k in QUESTION_FIELDS if row.get(k) != rows[j].get(k)]
+        if differ:
+            raise PairingError(f'{_describe(rows[j], j)} and {_describe(row, i)} share question_id {qid!r} but are '
+                               f'different questions (they differ in {", ".join(differ)}): rollouts are paired by '
+                               'question_id, so their references would mix. Give each question its own id in the '
+                               'dataset (the dataset checks name every such row before training)')
 
 
 def check_group_size(group_size: int) -> None:
