@@ -160,3 +160,115 @@ def test_lora_adapter_is_loaded_by_ms_swift(tiny_omni, tiny_lora, demo_dataset, 
     summary = json.loads((out / 'summary.json').read_text())
     assert summary['run']['adapters'] == [str(tiny_lora.resolve())]
     assert summary['sets']['demo']['text']['n'] == 2 and 'speech' not in summary['sets']['demo']
+
+
+def _write_rows(path: Path, rows) -> Path:
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    return path
+
+
+def _summary_matches_predictions(out: Path):
+    """summary.json's counts are those of predictions.jsonl, record by record."""
+    summary, records = json.loads((out / 'summary.json').read_text()), _records(out / 'predictions.jsonl')
+    for name, s in summary['sets'].items():
+        for mode in ('speech', 'text'):
+            rs = [r for r in records if r['set'] == name and r['mode'] == mode]
+            assert (s[mode]['n'], s[mode]['correct']) == (len(rs), sum(r['correct'] for r in rs))
+    return summary, {(r['set'], r['question_id'], r['mode']): r for r in records}
+
+
+def test_edited_eval_file_regenerates_exactly_the_changed_items(engine, tiny_omni, demo_rows, tmp_path):
+    rows = [dict(r) for r in demo_rows[:4]]
+    eval_file, out = _write_rows(tmp_path / 'set.jsonl', rows), tmp_path / 'eval'
+    argv = _args(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
+                  '--output_dir', str(out), '--batch_size', '4', '--max_new_tokens', '16', '--no_progress',
+                  '--bootstrap_resamples', '200'])
+    wrappers = []
+
+    def factory():
+        wrappers.append(CountingEngine(engine))
+        return wrappers[-1]
+
+    assert eval_cli.main(argv, engine_factory=factory) == 0
+    assert wrappers[0].requests == 8
+    _, first = _summary_matches_predictions(out)
+
+    # a gold letter edited: no generation, only that item's two records are re-scored
+    qid = rows[1]['question_id']
+    rows[1]['solution'] = next(letter for letter in 'ABCD' if letter != rows[1]['solution'])
+    _write_rows(eval_file, rows)
+    assert eval_cli.main(argv, engine_factory=factory) == 0
+    assert len(wrappers) == 1  # nothing to generate: no engine
+    summary, second = _summary_matches_predictions(out)
+    assert summary['counts']['rescored'] == 2 and summary['counts']['generated'] == 0
+    for key, record in second.items():
+        if key[1] == qid:
+            assert record['gold'] == rows[1]['solution'] and record['correct'] == (record['pred'] == record['gold'])
+            assert record['completion'] == first[key]['completion']
+        else:
+            assert record == first[key]
+
+    # a question edited (its text prompt): only that item's text answer is regenerated
+    edited = rows[2]['question_id']
+    rows[2]['text_query'] = 'Please answer. ' + rows[2]['text_query']
+    _write_rows(eval_file, rows)
+    assert eval_cli.main(argv, engine_factory=factory) == 0
+    assert (wrappers[1].calls, wrappers[1].requests) == (1, 1)
+    summary, third = _summary_matches_predictions(out)
+    assert summary['counts']['regenerated_changed_prompt'] == 1 and summary['counts']['generated'] == 1
+    assert [k for k in third if third[k] != second[k]] == [('demo', edited, 'text')]
+
+    # an item removed from the file: gone from the summary and from the predictions
+    _write_rows(eval_file, rows[:3])
+    assert eval_cli.main(argv, engine_factory=factory) == 0
+    assert len(wrappers) == 2
+    summary, fourth = _summary_matches_predictions(out)
+    assert summary['sets']['demo']['n_items'] == 3 and len(fourth) == 6
+    assert summary['counts']['dropped_not_in_eval_file'] == 2
+    assert summary['sets']['demo']['paired']['n'] == 3 and set(summary['sets']['demo']['intervals']) == {
+        'speech_accuracy', 'text_accuracy', 'gap'}
+
+    # another model in the same output dir is refused with a clear message
+    other = _args(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
+                   '--output_dir', str(out), '--max_new_tokens', '8', '--no_progress'])
+    assert eval_cli.main(other, engine_factory=factory) == 2 and len(wrappers) == 2
+
+
+def test_compare_two_runs_on_the_tiny_model(engine, tiny_omni, demo_rows, tmp_path):
+    rows = [dict(r) for r in demo_rows[:6]]
+    eval_file = _write_rows(tmp_path / 'set.jsonl', rows)
+
+    def run(out: Path, tokens: str) -> None:
+        argv = _args(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
+                      '--output_dir', str(out), '--batch_size', '6', '--max_new_tokens', tokens, '--no_progress'])
+        assert eval_cli.main(argv, engine_factory=lambda: engine) == 0
+
+    run(tmp_path / 'a', '4')
+    run(tmp_path / 'b', '16')
+    exe = str(Path(sys.executable).parent / 'swift-tars')
+    cmd = [exe, 'eval', '--compare', str(tmp_path / 'a'), str(tmp_path / 'b'), '--output_dir', str(tmp_path / 'cmp')]
+    done = subprocess.run(cmd, env=offline_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads((tmp_path / 'cmp' / 'compare.json').read_text())
+    a, b = _records(tmp_path / 'a' / 'predictions.jsonl'), _records(tmp_path / 'b' / 'predictions.jsonl')
+    from swift_tars.evaluation.paired import mcnemar_exact
+
+    for mode in ('speech', 'text'):
+        right_a = {r['question_id']: r['correct'] for r in a if r['mode'] == mode}
+        right_b = {r['question_id']: r['correct'] for r in b if r['mode'] == mode}
+        d = result['sets']['demo'][mode]
+        only_a = sum(right_a[q] and not right_b[q] for q in right_a)
+        only_b = sum(right_b[q] and not right_a[q] for q in right_a)
+        assert (d['n'], d['only_a_right'], d['only_b_right']) == (6, only_a, only_b)
+        assert d['difference'] == pytest.approx(100 * (sum(right_b.values()) - sum(right_a.values())) / 6)
+        assert d['mcnemar_p'] == pytest.approx(mcnemar_exact(only_a, only_b))
+    assert '| demo | speech | 6 |' in done.stdout and 'McNemar exact p' in done.stdout
+
+    # run B again on an edited gold letter: the two runs no longer share an eval set, and --compare says where
+    rows[3]['solution'] = next(letter for letter in 'ABCD' if letter != rows[3]['solution'])
+    _write_rows(eval_file, rows)
+    run(tmp_path / 'b', '16')
+    refused = subprocess.run(cmd, env=offline_env(), capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and 'Traceback' not in refused.stderr
+    assert "set 'demo' differs in content" in refused.stderr
+    assert f"question_id '{rows[3]['question_id']}': gold" in refused.stderr

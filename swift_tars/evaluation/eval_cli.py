@@ -2,8 +2,10 @@
 
 Each question runs in speech mode (``SYSTEM_THINK`` + the audio) and in text mode (``SYSTEM_THINK`` + the
 row's ``text_query``) through ms-swift's inference engine, greedy by default; answers are read with
-``extract_choice``. Writes ``predictions.jsonl`` (resumable: rerun the same command after a kill),
-``summary.json`` and ``summary.md`` under ``--output_dir`` and prints the table.
+``extract_choice``. Writes ``predictions.jsonl`` (resumable: rerun the same command after a kill or an edit
+of the eval file; every answer is keyed on the content it answered, :mod:`.resume`), ``summary.json`` and
+``summary.md`` (with the speech × text 2×2 and bootstrap intervals, :mod:`.paired`) under ``--output_dir`` and
+prints the table. ``--compare RUN_A RUN_B`` compares two such output dirs item by item (:mod:`.compare`).
 """
 import argparse
 import json
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from swift_tars.evaluation import runner
+from swift_tars.evaluation.compare import compare_runs
 from swift_tars.evaluation.engine import (
     BACKENDS,
     DTYPES,
@@ -23,19 +26,31 @@ from swift_tars.evaluation.engine import (
     request_config,
 )
 from swift_tars.evaluation.eval_sets import EvalSetError, load_eval_sets
+from swift_tars.evaluation.fingerprint import item_fingerprints, run_fingerprint, weights_signature
 from swift_tars.evaluation.metrics import MODES, Reference, reference_from_summary, summarize
+from swift_tars.evaluation.paired import RESAMPLES, SEED, add_paired
 from swift_tars.evaluation.predictions import PredictionStore
-from swift_tars.evaluation.report import markdown, write_summary
+from swift_tars.evaluation.report import compare_markdown, markdown, write_summary
+from swift_tars.evaluation.resume import reconcile
 
 RUN_KEYS = ('model', 'adapters', 'model_type', 'torch_dtype', 'infer_backend', 'max_new_tokens', 'temperature',
-            'top_p', 'seed')
+            'top_p', 'seed', 'weights')
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--model', required=True, help='base model or full checkpoint (path or hub id)')
+    parser.add_argument('--model', default=None, help='base model or full checkpoint (path or hub id); required '
+                        'unless --compare')
     parser.add_argument('--adapters', nargs='*', default=[], help='LoRA adapter dir(s) applied on --model')
-    parser.add_argument('--eval_sets', nargs='+', required=True, metavar='[NAME=]JSONL',
-                        help='row-format eval files, optionally named (default name: the file stem)')
+    parser.add_argument('--eval_sets', nargs='+', default=None, metavar='[NAME=]JSONL',
+                        help='row-format eval files, optionally named (default name: the file stem); required unless '
+                        '--compare')
+    parser.add_argument('--compare', nargs=2, default=None, metavar=('RUN_A', 'RUN_B'),
+                        help='compare two eval output dirs item by item (B − A per set and mode, exact McNemar p); '
+                        'writes compare.json / compare.md under --output_dir; loads no model')
+    parser.add_argument('--bootstrap_resamples', type=int, default=RESAMPLES,
+                        help=f'bootstrap resamples of the items for the 95 %% intervals (default {RESAMPLES}; '
+                        '0 = none)')
+    parser.add_argument('--bootstrap_seed', type=int, default=SEED, help=f'bootstrap seed (default {SEED})')
     parser.add_argument('--output_dir', default=None,
                         help='where predictions.jsonl / summary.json / summary.md go '
                         '(default: tars-eval/<model or adapter name>); rerun with the same dir to resume')
@@ -55,7 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MRR denominator: a text accuracy in percent (e.g. 77.70), or another run's "
                         "summary.json (e.g. the base model's) whose per-set text accuracies are used")
     parser.add_argument('--overwrite', action='store_true',
-                        help='discard the predictions of a different earlier run in --output_dir')
+                        help='discard the predictions of a different earlier run (other model, adapters, weights or '
+                        'decoding settings) in --output_dir')
     parser.add_argument('--no_progress', action='store_true', help='no progress bar')
     parser.add_argument('--vllm_gpu_memory_utilization', type=float, default=0.9)
     parser.add_argument('--vllm_max_model_len', type=int, default=None)
@@ -87,11 +103,22 @@ def _abs(path: str) -> str:
 
 
 def run_identity(args: argparse.Namespace) -> dict:
-    """What must match for two runs to share one predictions file."""
+    """What must match for two runs to share one predictions file (``weights``: see
+    :func:`.fingerprint.weights_signature`)."""
+    signatures = {_abs(p): weights_signature(p) for p in [args.model] + list(args.adapters)}
     return {'model': _abs(args.model), 'adapters': [_abs(a) for a in args.adapters], 'model_type': args.model_type,
             'torch_dtype': args.torch_dtype, 'infer_backend': args.infer_backend,
             'max_new_tokens': args.max_new_tokens, 'temperature': args.temperature, 'top_p': args.top_p,
-            'seed': args.seed if args.temperature > 0 else None}
+            'seed': args.seed if args.temperature > 0 else None,
+            'weights': {p: sig for p, sig in signatures.items() if sig} or None}
+
+
+def _describe(key: str, old, new) -> str:
+    if key == 'weights' and old is None:
+        return 'weights: not recorded by the earlier run (an older swift-tars)'
+    if key == 'weights':
+        return 'weights: the files of the model/adapters (names, sizes or mtimes) changed'
+    return f'{key}: {old!r} -> {new!r}'
 
 
 def prepare_output_dir(out: Path, identity: dict, overwrite: bool) -> None:
@@ -102,7 +129,7 @@ def prepare_output_dir(out: Path, identity: dict, overwrite: bool) -> None:
         previous = json.loads(config_path.read_text())
         diff = [k for k in RUN_KEYS if previous.get(k) != identity.get(k)]
         if diff and not overwrite:
-            details = ', '.join(f'{k}: {previous.get(k)!r} -> {identity.get(k)!r}' for k in diff)
+            details = ', '.join(_describe(k, previous.get(k), identity.get(k)) for k in diff)
             raise EvalSetError(f'{out} holds predictions of a different run ({details}); use another --output_dir, '
                                'or --overwrite to discard them')
         if diff:
@@ -117,17 +144,37 @@ def default_output_dir(args: argparse.Namespace) -> Path:
 
 
 def main(args: argparse.Namespace, engine_factory=None) -> int:
-    """Runs the evaluation; ``engine_factory`` (tests) replaces :func:`engine.create_engine`."""
+    """Runs the evaluation (or ``--compare``); ``engine_factory`` (tests) replaces :func:`engine.create_engine`."""
     try:
+        if args.compare:
+            return run_compare(args)
         return _main(args, engine_factory)
     except (EvalSetError, EngineConfigError) as e:
         print(f'swift-tars eval: error: {e}', file=sys.stderr)
         return 2
 
 
-def _main(args: argparse.Namespace, engine_factory=None) -> int:
+def run_compare(args: argparse.Namespace) -> int:
+    """``--compare RUN_A RUN_B``: prints the paired table, writes ``compare.json`` and ``compare.md``."""
+    if args.bootstrap_resamples < 0:
+        raise EvalSetError('--bootstrap_resamples must be 0 (no intervals) or more')
+    dir_a, dir_b = (Path(d) for d in args.compare)
+    result = compare_runs(dir_a, dir_b, args.bootstrap_resamples, args.bootstrap_seed)
+    name = f'{dir_a.resolve().name}-vs-{dir_b.resolve().name}'
+    out = Path(args.output_dir) if args.output_dir else Path('tars-eval') / 'compare' / name
+    out.mkdir(parents=True, exist_ok=True)
+    text = compare_markdown(result)
+    (out / 'compare.json').write_text(json.dumps(result, indent=2, ensure_ascii=False) + '\n')
+    (out / 'compare.md').write_text(text)
+    print(text)
+    print(f"[eval] comparison: {out / 'compare.json'} and {out / 'compare.md'}", flush=True)
+    return 0
 
-    t0 = time.time()
+
+def check_args(args: argparse.Namespace) -> List[str]:
+    """Validates the arguments of an evaluation before anything is loaded; returns the modes."""
+    if not args.model or not args.eval_sets:
+        raise EvalSetError('--model and --eval_sets are required (or --compare RUN_A RUN_B to compare two runs)')
     modes: List[str] = list(dict.fromkeys(args.modes))
     for mode in modes:
         if mode not in MODES:
@@ -136,15 +183,13 @@ def _main(args: argparse.Namespace, engine_factory=None) -> int:
     check_model_paths(args.model, args.adapters)
     if args.limit is not None and args.limit < 1:
         raise EvalSetError('--limit must be at least 1')
-    batch_size = args.batch_size or (256 if args.infer_backend == 'vllm' else 8)
-    sets = load_eval_sets(args.eval_sets, modes, args.limit)
-    reference = load_reference(args.reference_text_acc)
-    out = Path(args.output_dir) if args.output_dir else default_output_dir(args)
-    identity = run_identity(args)
-    prepare_output_dir(out, identity, args.overwrite)
-    store = PredictionStore(out / 'predictions.jsonl')
-    if store.repaired_bytes:
-        print(f'[eval] cut a half-written last line ({store.repaired_bytes} bytes) off {store.path}', flush=True)
+    if args.bootstrap_resamples < 0:
+        raise EvalSetError('--bootstrap_resamples must be 0 (no intervals) or more')
+    return modes
+
+
+def _factories(args: argparse.Namespace, batch_size: int, engine_factory=None):
+    """(engine factory, request-config factory) of the run, both called only when something is generated."""
 
     def factory():
         if engine_factory is not None:
@@ -163,16 +208,38 @@ def _main(args: argparse.Namespace, engine_factory=None) -> int:
         return request_config(args.max_new_tokens, args.temperature, args.top_p,
                               args.seed if args.temperature > 0 else None)
 
+    return factory, config_factory
+
+
+def _main(args: argparse.Namespace, engine_factory=None) -> int:
+    t0 = time.time()
+    modes = check_args(args)
+    batch_size = args.batch_size or (256 if args.infer_backend == 'vllm' else 8)
+    sets = load_eval_sets(args.eval_sets, modes, args.limit)
+    reference = load_reference(args.reference_text_acc)
+    out = Path(args.output_dir) if args.output_dir else default_output_dir(args)
+    identity = run_identity(args)
+    prepare_output_dir(out, identity, args.overwrite)
+    store = PredictionStore(out / 'predictions.jsonl')
+    if store.repaired_bytes:
+        print(f'[eval] cut a half-written last line ({store.repaired_bytes} bytes) off {store.path}', flush=True)
+    fingerprints, run_fp = item_fingerprints(sets, modes), run_fingerprint(identity)
+    changes = reconcile(sets, modes, store, fingerprints, run_fp, args.overwrite)
+    for line in changes.messages():
+        print(f'[eval] {line}', flush=True)
     todo = sum(len(r) for r in runner.pending(sets, modes, store).values())
     total = sum(len(s.rows) for s in sets) * len(modes)
     print(f'[eval] {len(sets)} set(s), modes {" ".join(modes)}: {total - todo} of {total} answers already in '
           f'{store.path}, {todo} to generate', flush=True)
-    counts = runner.run(sets, modes, store, factory, config_factory, batch_size, progress=not args.no_progress)
-    summary = summarize(runner.scored_records(sets, modes, store), reference)
+    counts = runner.run(sets, modes, store, *_factories(args, batch_size, engine_factory), batch_size,
+                        progress=not args.no_progress, fingerprints=fingerprints, run_fp=run_fp)
+    records = runner.scored_records(sets, modes, store)
+    summary = summarize(records, reference)
+    add_paired(summary, records, args.bootstrap_resamples, args.bootstrap_seed)
     summary = {
         'run': {**identity, 'eval_sets': {s.name: str(s.path.resolve()) for s in sets}, 'modes': modes,
                 'limit': args.limit, 'batch_size': batch_size},
-        'counts': {**counts, 'seconds': round(time.time() - t0, 1)},
+        'counts': {**counts, **changes.counts(), 'seconds': round(time.time() - t0, 1)},
         'reference': None if reference is None else {'source': reference.source, 'value': reference.value},
         **summary,
     }

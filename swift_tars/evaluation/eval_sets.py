@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Set
 
 from swift_tars.data.mcq import row_gold_letter as gold_letter  # probe_cli imports it from here
 from swift_tars.data.rows import (
@@ -37,10 +37,12 @@ class EvalSetError(ValueError):
 
 @dataclass
 class EvalSet:
-    """One eval file: its display ``name``, ``path`` and the selected ``rows`` (after ``--limit``)."""
+    """One eval file: its display ``name``, ``path``, the selected ``rows`` (after ``--limit``) and ``all_ids``,
+    the question_ids of every row of the file (so resuming can tell a removed item from one past the limit)."""
     name: str
     path: Path
     rows: List[dict]
+    all_ids: Optional[Set[str]] = None  # None: not known (an unreadable row past the limit)
 
 
 def parse_set_spec(spec: str) -> tuple:
@@ -102,12 +104,13 @@ def load_eval_set(name: str, path, modes: Sequence[str], limit: Optional[int] = 
     path = Path(path)
     if not path.is_file():
         raise EvalSetError(f'eval file {path} does not exist')
-    rows, seen = [], {}
+    rows, seen, beyond = [], {}, set()
     with open(path, encoding='utf-8') as f:
         for i, line in enumerate(f):
-            if limit is not None and len(rows) >= limit:
-                break
             if not line.strip():
+                continue
+            if limit is not None and len(rows) >= limit:
+                beyond.add(_question_id(line))
                 continue
             try:
                 row = json.loads(line)
@@ -123,7 +126,16 @@ def load_eval_set(name: str, path, modes: Sequence[str], limit: Optional[int] = 
             rows.append(row)
     if not rows:
         raise EvalSetError(f'eval file {path} has no rows')
-    return EvalSet(name, path, rows)
+    return EvalSet(name, path, rows, None if None in beyond else set(seen) | beyond)
+
+
+def _question_id(line: str) -> Optional[str]:
+    """The question_id of a row past ``--limit`` (not checked further), None when unreadable."""
+    try:
+        qid = json.loads(line).get(QUESTION_ID)
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return None if qid in (None, '') else str(qid)
 
 
 def load_eval_sets(specs: Sequence[str], modes: Sequence[str], limit: Optional[int] = None) -> List[EvalSet]:

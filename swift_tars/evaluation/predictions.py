@@ -3,8 +3,11 @@
 One JSON line per (set, question_id, mode), appended and flushed (``fsync``) after every batch. A kill
 loses at most the batch in flight; a half-written last line is cut off on the next open, and rows already
 present are never run again, so the file never holds a duplicate. The file handling is
-:class:`swift_tars.data.jsonl_log.JsonlLog` (strict: a damaged line before the end is an error).
+:class:`swift_tars.data.jsonl_log.JsonlLog` (strict: a damaged line before the end is an error). When the eval
+file changed, :meth:`PredictionStore.rewrite` replaces the file atomically with the records still valid.
 """
+import json
+import os
 from typing import Dict, Iterable, Tuple
 
 from swift_tars.data.jsonl_log import JsonlLog
@@ -32,3 +35,15 @@ class PredictionStore(JsonlLog):
         """Appends ``records`` (new keys only) and makes them durable before returning."""
         super().append(records)
         self.close()
+
+    def rewrite(self, records: Iterable[dict]) -> None:
+        """Replaces the whole file with ``records`` (written to a temporary file, then renamed over it)."""
+        records = list(records)
+        self.close()
+        tmp = self.path.with_name(self.path.name + '.tmp')
+        with open(tmp, 'w', encoding='utf-8') as f:
+            f.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in records))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        self.entries = {record_key(r): r for r in records}

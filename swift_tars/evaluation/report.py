@@ -5,6 +5,8 @@ from typing import List, Optional
 
 from swift_tars.data.rows import SPEECH, TEXT
 
+PAIRED_KEYS = ('n', 'both_right', 'only_text', 'only_speech', 'neither')
+
 DEFINITIONS = {
     'accuracy': 'percent of all items whose extracted letter (swift_tars.answers.extract_choice) equals the gold '
                 'letter; an item with no extractable answer counts as wrong',
@@ -16,6 +18,11 @@ DEFINITIONS = {
            'percent; the denominator and its source are stored with every value (docs/method.md §10)',
     'item_weighted': 'all items of all sets pooled',
     'unweighted_mean_over_sets': "mean of the per-set accuracies, the paper's Avg(A) / Avg(T)",
+    'paired': 'items answered in both modes: both right, only text right, only speech right, neither; '
+              'gap = (only_text - only_speech) / n, in points',
+    'intervals': '[low, high] percentile bootstrap intervals over items (intervals_method: resamples, seed, '
+                 'confidence); both modes of an item are drawn together (paired gap); overall intervals resample '
+                 'within each set; the MRR interval is the speech interval over the fixed reference denominator',
 }
 
 
@@ -55,6 +62,7 @@ def markdown(summary: dict) -> str:
     lines.append("A/T own = speech accuracy / this model's own text accuracy. " + _mrr_note(summary))
     for warning in summary.get('warnings', []):
         lines.append(f'\nWarning: {warning}')
+    lines += paired_table(summary)
     for name, s in summary['sets'].items():
         if not s.get('subjects'):
             continue
@@ -90,3 +98,63 @@ def write_summary(summary: dict, out_dir, stem: str = 'summary') -> List[Path]:
     json_path.write_text(json.dumps({**summary, 'definitions': DEFINITIONS}, indent=2, ensure_ascii=False) + '\n')
     md_path.write_text(markdown(summary))
     return [json_path, md_path]
+
+
+def _ci(block: dict, key: str, value: Optional[float]) -> str:
+    interval = (block.get('intervals') or {}).get(key)
+    if value is None:
+        return '—'
+    return f'{value:.2f}' if not interval else f'{value:.2f} [{interval[0]:.2f}, {interval[1]:.2f}]'
+
+
+def _paired_row(label: str, block: dict, table: Optional[dict]) -> str:
+    cells = [label] + (['—'] * 5 if not table else [str(table[k]) for k in PAIRED_KEYS])
+    cells += [_ci(block, 'speech_accuracy', block.get(SPEECH, {}).get('accuracy')),
+              _ci(block, 'text_accuracy', block.get(TEXT, {}).get('accuracy')), _ci(block, 'gap', block.get('gap')),
+              _ci(block, 'mrr', (block.get('mrr') or {}).get('value'))]
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+def paired_table(summary: dict) -> List[str]:
+    """Lines of the speech × text 2×2 per set and the bootstrap intervals (nothing when not computed)."""
+    method = summary.get('intervals_method')
+    if not method:
+        return []
+    lines = ['', f"Paired items and {100 * method['confidence']:g} % intervals ({method['method']}, "
+             f"{method['resamples']} resamples, seed {method['seed']}):", '',
+             '| Set | Paired items | Both right | Only text right | Only speech right | Neither | Speech acc A [CI] '
+             '| Text acc T [CI] | Gap T−A [CI] | MRR [CI] |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
+    tables = [s.get('paired') for s in summary['sets'].values()]
+    for (name, s), table in zip(summary['sets'].items(), tables):
+        lines.append(_paired_row(name, s, table))
+    if len(summary['sets']) > 1:
+        total = None if None in tables else {k: sum(t[k] for t in tables) for k in PAIRED_KEYS}
+        ov = summary['overall']
+        lines.append(_paired_row('**All sets, item-weighted**', ov['item_weighted'], total))
+        lines.append(_paired_row("**Mean over sets, unweighted**", ov['unweighted_mean_over_sets'], None))
+    return lines
+
+
+def _p(p: float) -> str:
+    return f'{p:.4g}' if p >= 1e-4 else f'{p:.1e}'
+
+
+def compare_markdown(result: dict) -> str:
+    """The table of ``swift-tars eval --compare``: per set and mode, B − A with its interval and McNemar p."""
+    lines = [f"RUN_A = {result['run_a']}", f"RUN_B = {result['run_b']}", '',
+             '| Set | Mode | Paired items | RUN_A acc (%) | RUN_B acc (%) | B − A (pts) [95 % CI] | Only A right '
+             '| Only B right | McNemar exact p |', '|---|---|---:|---:|---:|---:|---:|---:|---:|']
+    cells = [(name, mode, block[mode]) for name, block in result['sets'].items() for mode in (SPEECH, TEXT)
+             if mode in block]
+    if len(result['sets']) > 1:
+        cells += [('**All sets, pooled**', mode, d) for mode, d in result['pooled'].items()]
+    for name, mode, d in cells:
+        ci = d['interval']
+        diff = _f(d['difference']) + ('' if not ci else f' [{ci[0]:.2f}, {ci[1]:.2f}]')
+        lines.append('| ' + ' | '.join([name, mode, str(d['n']), _f(d['accuracy_a']), _f(d['accuracy_b']), diff,
+                                        str(d['only_a_right']), str(d['only_b_right']), _p(d['mcnemar_p'])]) + ' |')
+    lines += ['', 'Items are paired by question_id; McNemar: exact two-sided binomial test of the discordant pairs; '
+              f"interval: paired percentile bootstrap ({result['bootstrap']['resamples']} resamples, seed "
+              f"{result['bootstrap']['seed']})."]
+    lines += [f'\nNote: {n}' for n in result.get('notes', [])]
+    return '\n'.join(lines) + '\n'

@@ -32,12 +32,13 @@ def score(row: dict, completion: str) -> dict:
     return {'pred': pred, 'gold': gold, 'correct': pred == gold, 'extraction_failed': pred is None}
 
 
-def make_record(set_name: str, row: dict, mode: str, completion: Completion) -> dict:
-    """One predictions-file line."""
+def make_record(set_name: str, row: dict, mode: str, completion: Completion, prompt_fp: Optional[str] = None,
+                run_fp: Optional[str] = None) -> dict:
+    """One predictions-file line; ``prompt_fp`` / ``run_fp`` (:mod:`.fingerprint`) say what was asked, of whom."""
     return {'set': set_name, 'question_id': str(row[QUESTION_ID]), 'mode': mode, 'subject': subject_of(row),
             **score(row, completion.text), 'completion': completion.text, 'finish_reason': completion.finish_reason,
             'completion_tokens': completion.completion_tokens, 'prompt_tokens': completion.prompt_tokens,
-            'time': time.time()}
+            'prompt_fp': prompt_fp, 'run_fp': run_fp, 'time': time.time()}
 
 
 def pending(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionStore) -> Dict[tuple, List[dict]]:
@@ -52,12 +53,15 @@ def pending(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionStor
 
 
 def run(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionStore, engine_factory: Callable[[], object],
-        config_factory: Callable[[], object], batch_size: int, progress: bool = True) -> dict:
+        config_factory: Callable[[], object], batch_size: int, progress: bool = True,
+        fingerprints: Optional[Dict[tuple, str]] = None, run_fp: Optional[str] = None) -> dict:
     """Generates every missing (set, row, mode); returns counts ``{'done_before', 'generated', 'batches'}``.
 
     ``engine_factory()`` -> an ms-swift engine and ``config_factory()`` -> its ``RequestConfig`` are called
-    only when something is left to generate.
+    only when something is left to generate. ``fingerprints`` ((set, question_id, mode) -> prompt
+    fingerprint) and ``run_fp`` are stored with each record.
     """
+    fingerprints = fingerprints or {}
     from tqdm import tqdm
 
     todo = pending(sets, modes, store)
@@ -73,7 +77,8 @@ def run(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionStore, e
             for start in range(0, len(rows), batch_size):
                 batch = rows[start:start + batch_size]
                 completions = generate(engine, [build_request(r, mode) for r in batch], config)
-                store.append(make_record(set_name, r, mode, c) for r, c in zip(batch, completions))
+                store.append(make_record(set_name, r, mode, c, fingerprints.get((set_name, str(r[QUESTION_ID]), mode)),
+                                         run_fp) for r, c in zip(batch, completions))
                 stats['generated'] += len(batch)
                 stats['batches'] += 1
                 bar.update(len(batch))
@@ -83,14 +88,10 @@ def run(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionStore, e
 
 
 def scored_records(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionStore) -> Dict[str, List[dict]]:
-    """Per set, the records of its selected rows, re-scored from the stored completions (missing ones skipped)."""
+    """Per set, the stored records of its selected rows (missing ones skipped), exactly as in the predictions
+    file: :func:`swift_tars.evaluation.resume.reconcile` has brought their scores up to date first."""
     out: Dict[str, List[dict]] = {}
     for s in sets:
-        records: List[dict] = []
-        for mode in modes:
-            for row in s.rows:
-                record = store.records.get((s.name, str(row[QUESTION_ID]), mode))
-                if record is not None:
-                    records.append({**record, **score(row, record['completion']), 'subject': subject_of(row)})
-        out[s.name] = records
+        keys = [(s.name, str(row[QUESTION_ID]), mode) for mode in modes for row in s.rows]
+        out[s.name] = [store.records[k] for k in keys if k in store.records]
     return out
