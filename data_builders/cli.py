@@ -58,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument('--tts-option', action='append', metavar='KEY=VALUE',
                    help='backend option, repeatable (espeak: voices=en-us,en-gb rates=150,170 pitches=40,60; '
                    'cosyvoice: server_sample_rate=22050 speed=1.0 seed=0)')
+    t.add_argument('--language', choices=['auto'],
+                   help='auto: each row spoken by an espeak-ng voice that reads its script (Han -> cmn, Cyrillic -> '
+                   'ru, kana -> ja, ...; rows the --tts-option voices read keep them). Without it every row uses the '
+                   'configured voices, and rows in a script they cannot read stop the build before any audio is made '
+                   '(cosyvoice: rows are only checked)')
     t.add_argument('--cosyvoice-model', help='CosyVoice2 model folder (with the cosyvoice package installed)')
     t.add_argument('--cosyvoice-url', help='URL of a running CosyVoice FastAPI server')
     t.add_argument('--speaker-prompts', help='folder of reference clips with .txt transcripts (cosyvoice)')

@@ -75,8 +75,9 @@ class BuildSpec:
     overwrite: bool = False
     progress: bool = True
     report: Callable[[], Dict[str, Any]] = field(default=lambda: {})
-    # manifest entries from the metadata ``work`` returned for every row (e.g. data_builders.speak.speech_report)
-    row_report: Callable[[List[dict]], Dict[str, Any]] = field(default=lambda metas: {})
+    # manifest entries from every finished (row, metadata ``work`` returned) pair, in source order (e.g.
+    # data_builders.speak.Speaker.report); rows resumed from a finished output come with empty metadata
+    row_report: Callable[[List[Tuple[dict, dict]]], Dict[str, Any]] = field(default=lambda rows_meta: {})
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -319,7 +320,7 @@ def _manifest(spec: BuildSpec, loop: _BuildLoop, rows_meta: List[Tuple[dict, dic
         **spec.report(),
         'this_run': {'seconds': round(elapsed, 3), 'new_rows': loop.new_rows, 'rows_per_s': rate,
                      'workers': loop.workers},
-        **spec.row_report([meta for _, meta in rows_meta]),
+        **spec.row_report(rows_meta),
     }
 
 

@@ -4,7 +4,7 @@
 """
 from typing import Dict, Type
 
-from data_builders.tts.base import TTSBackend, TTSError
+from data_builders.tts.base import ScriptError, TTSBackend, TTSError
 from data_builders.tts.cosyvoice import CosyVoiceBackend
 from data_builders.tts.espeak import EspeakBackend
 
@@ -18,4 +18,4 @@ def get_backend(name: str, **options) -> TTSBackend:
     return BACKENDS[name](**options)
 
 
-__all__ = ['BACKENDS', 'TTSBackend', 'TTSError', 'get_backend']
+__all__ = ['BACKENDS', 'ScriptError', 'TTSBackend', 'TTSError', 'get_backend']

@@ -14,7 +14,7 @@ import collections
 import io
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -22,6 +22,8 @@ from data_builders.tts.base import TTSBackend, TTSError
 from swift_tars.data.audio import to_16k_mono, write_wav_atomic
 
 CLIP_SUFFIXES = ('.wav', '.flac', '.mp3', '.ogg')
+# CosyVoice2's languages: Chinese (Mandarin and dialects), English, Japanese, Korean; every voice speaks them all
+SCRIPTS = frozenset({'Han', 'Latin', 'Hiragana', 'Katakana', 'Hangul'})
 
 
 def load_prompts(prompts_dir) -> List[Tuple[Path, str]]:
@@ -87,8 +89,15 @@ class CosyVoiceBackend(TTSBackend):
     def prompt_for(self, speaker: int) -> Tuple[Path, str]:
         return self.prompts[abs(int(speaker)) % len(self.prompts)]
 
-    def voice_for(self, speaker: int) -> Dict[str, Any]:
+    def voice_for(self, speaker: int, text: str = '') -> Dict[str, Any]:
         return {'voice': self.prompt_for(speaker)[0].name}
+
+    def reads(self, voice: Dict[str, Any]) -> FrozenSet[str]:
+        return SCRIPTS
+
+    def fix_for(self, scripts: Iterable[str]) -> str:
+        return (f'CosyVoice2 speaks Chinese, English, Japanese and Korean, not {"+".join(sorted(scripts))}: use '
+                '--tts espeak --language auto (an espeak-ng voice per row)')
 
     def synthesize(self, text: str, out_path: Path, speaker: int = 0) -> Dict[str, Any]:
         if not text or not text.strip():
