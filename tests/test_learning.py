@@ -7,9 +7,11 @@ mis-gathered row anywhere between the hidden-state hooks, the reward column, the
 loss turns "raise" into "lower" (or into noise) and fails one of the two runs. Seeded; CPU; about a minute each.
 """
 import statistics
+from pathlib import Path
 
 import pytest
 from conftest import run_swift
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from swift_tars.testing.runs import read_logging, tiny_rlhf_command
 
@@ -21,7 +23,10 @@ LAST = 4  # the end of a run: the mean of its last LAST steps, against step 1 (t
 # weight +1 run followed the weight -1 run step for step (-0.270) and this test failed.
 MARGIN = 0.03
 ARGS = ['--num_generations', '8', '--per_device_train_batch_size', '32', '--learning_rate', '2e-3',
-        '--lora_rank', '8', '--warmup_ratio', '0', '--max_steps', str(STEPS)]
+        '--lora_rank', '8', '--warmup_ratio', '0', '--max_steps', str(STEPS), '--report_to', 'tensorboard']
+# What ms-swift's own tensorboard logging must carry (suffixes of its ``train/...`` tags): the per-modality metrics.
+TENSORBOARD_TAGS = ('tars/representation_cosine', 'tars/speech/reward', 'tars/text/reward',
+                    'tars/speech/TarsRepresentation', 'tars/accuracy_gap')
 
 
 def cosine_change(records, key='tars/representation_cosine'):
@@ -40,3 +45,18 @@ def test_representation_reward_moves_the_cosine_its_sign_says(weight, tmp_path, 
     change = cosine_change(read_logging(out))
     print(f'[learning] weight {weight:+.0f}: representation cosine changed by {change:+.4f} over {STEPS} steps')
     assert change * weight > MARGIN, f'weight {weight:+} moved the cosine by {change:+.4f}'
+    missing = [t for t in TENSORBOARD_TAGS if not tensorboard_steps(out, t)]
+    assert not missing, f'not in the tensorboard events of --report_to tensorboard: {missing}'
+    assert len(tensorboard_steps(out, 'tars/representation_cosine')) == STEPS
+
+
+def tensorboard_steps(output_dir: Path, suffix: str) -> list:
+    """The steps at which the run's tensorboard events hold a scalar whose tag ends with ``suffix``."""
+    steps = []
+    for events in sorted(output_dir.glob('**/events.out.tfevents.*')):
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        for tag in accumulator.Tags()['scalars']:
+            if tag.endswith(suffix):
+                steps += [e.step for e in accumulator.Scalars(tag)]
+    return steps

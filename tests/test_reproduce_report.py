@@ -52,3 +52,25 @@ def test_write_report_files(tmp_path):
     summary = json.loads(paths[0].read_text())
     assert summary['per_seed']['tars']['0']['rl_train']['speech'] == 50.0
     assert paths[2].stat().st_size > 10_000  # a rendered PNG, not an empty file
+
+
+def test_speech_group_signal_by_hand():
+    from swift_tars.commands.reproduce_signal import signal_markdown, speech_group_signal
+
+    def rollout(step, qid, modality, acc, rep, adv):
+        return {'step': step, 'question_id': qid, 'tars_modality': modality, 'TarsAccuracy': acc,
+                'TarsRepresentation': rep, 'advantages': adv}
+
+    rows = [rollout('1', 'a', 'speech', 1.0, 0.9, 0.5), rollout('1', 'a', 'speech', 0.0, 0.7, -0.5),
+            rollout('1', 'a', 'text', 1.0, float('nan'), 0.0),  # text rows are not speech groups
+            rollout('1', 'b', 'speech', 0.0, 0.8, 0.1), rollout('1', 'b', 'speech', 0.0, 0.6, -0.1),
+            rollout('2', 'a', 'speech', 0.0, 0.5, 0.0), rollout('2', 'a', 'speech', 0.0, 0.5, 0.0)]
+    s = speech_group_signal(rows)
+    assert s['groups'] == 3 and s['accuracy_flat'] == pytest.approx(2 / 3)
+    assert s['std']['TarsAccuracy'] == pytest.approx((0.5 + 0 + 0) / 3)
+    assert s['std']['TarsRepresentation'] == pytest.approx((0.1 + 0.1 + 0.0) / 3)
+    assert s['std_when_accuracy_flat']['TarsRepresentation'] == pytest.approx(0.05)
+    assert s['mean_abs_advantage'] == {'all': pytest.approx((0.5 + 0.1 + 0.0) / 3),
+                                       'accuracy_flat': pytest.approx(0.05)}
+    table = signal_markdown({'tars': 'T'}, {'tars': [s]})
+    assert '| T | 66.667 | 0.167 | — | 0.067 | — | — | 0.200 | 0.050 |' in table

@@ -6,6 +6,8 @@ import statistics
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
+from swift_tars.commands.reproduce_signal import signal_markdown
+
 SETS = ('rl_train', 'heldout')
 # (title, logged key candidates in order of preference) of each curve panel
 CURVES = (
@@ -122,6 +124,12 @@ def plot_curves(path: Path, labels: Mapping[str, str], results: Mapping[str, Map
     return path
 
 
+SIGNAL_NOTE = ('\nReward spread inside speech groups (one question at one step; mean over groups, steps and seeds): '
+               'a flat-accuracy group has all its speech rollouts right or all wrong, so only a dense term moves '
+               'it; std = standard deviation of a term over the group\'s speech rollouts; abs adv. = mean |advantage| '
+               'of its speech rollouts.\n\n')
+
+
 def write_report(out: Path, plan: Mapping, labels: Mapping[str, str], base: Mapping,
                  results: Mapping[str, Mapping[int, Mapping]]) -> List[Path]:
     """Writes ``summary.json``, ``table.md`` and ``curves.png`` under ``out``; returns their paths."""
@@ -131,7 +139,10 @@ def write_report(out: Path, plan: Mapping, labels: Mapping[str, str], base: Mapp
                'per_seed': {arm: {str(seed): {n: eval_cells(r['eval'], n) for n in SETS} for seed, r in seeds.items()}
                             for arm, seeds in results.items()}}
     summary_path = out / 'summary.json'
+    signals = {arm: [r['signal'] for r in seeds.values() if r.get('signal')] for arm, seeds in results.items()}
+    summary['signal'] = signals
     summary_path.write_text(json.dumps(summary, indent=1) + '\n')
     table_path = out / 'table.md'
-    table_path.write_text(markdown_table(labels, base, table, len(plan['seeds'])))
+    table_path.write_text(markdown_table(labels, base, table, len(plan['seeds'])) + SIGNAL_NOTE +
+                          signal_markdown(labels, signals))
     return [summary_path, table_path, plot_curves(out / 'curves.png', labels, results)]

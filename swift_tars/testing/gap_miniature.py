@@ -56,9 +56,10 @@ def category_questions(n: int, *, seed: int = 0, prefix: str = 'gap') -> List[di
 def gap_miniature_warm_start(rows: Sequence[Mapping], *, spoken_fraction: float = 0.4, speech_copies: int = 2,
                              text_copies: int = 4, seed: int = 0) -> Tuple[List[WarmStart], Dict[str, bool]]:
     """Warm-start examples for row-format ``rows``: the gold answer under every text prompt (``text_copies``
-    times) and under the audio of a seeded ``spoken_fraction`` of the questions (``speech_copies`` times).
+    times); under the audio of a seeded ``spoken_fraction`` of the questions the gold answer (``speech_copies``
+    times), under the audio of the others every option once (an uncertain speech side, not a wrong one).
 
-    Returns the examples and, per question id, whether its audio was taught.
+    Returns the examples and, per question id, whether its audio was taught the gold answer.
     """
     rng = random.Random(seed)
     ids = [row['question_id'] for row in rows]
@@ -69,9 +70,8 @@ def gap_miniature_warm_start(rows: Sequence[Mapping], *, spoken_fraction: float 
         gold = choice_letters(len(options)).index(row['solution'])
         word = row['text_query'].split()[0].lower()
         system = next((m['content'] for m in row['messages'] if m['role'] == 'system'), SYSTEM_THINK)
-        answer = tars_answer(word, options, gold)
-        examples += [WarmStart(row['text_query'], None, answer, system)] * text_copies
+        examples += [WarmStart(row['text_query'], None, tars_answer(word, options, gold), system)] * text_copies
         taught[row['question_id']] = row['question_id'] in taught_ids
-        if taught[row['question_id']]:
-            examples += [WarmStart(None, row['audios'][0], answer, system)] * speech_copies
+        spoken = [gold] * speech_copies if taught[row['question_id']] else range(len(options))
+        examples += [WarmStart(None, row['audios'][0], tars_answer(word, options, k), system) for k in spoken]
     return examples, taught
