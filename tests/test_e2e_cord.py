@@ -23,14 +23,16 @@ def check_agreement(rollouts, rows_by_id):
     for k in range(0, len(rollouts), 4):
         block = rollouts[k:k + 4]
         options = rows_by_id[block[0]['question_id']]['options']
-        reference = majority_letter([extract_choice(r['completion'], options) for r in block
-                                     if r['tars_modality'] == 'text'])
+        # the training rewards' reading: an empty <answer> block is no answer (swift_tars/answers.py)
+        reference = majority_letter([extract_choice(r['completion'], options, read_reasoning_when_answer_empty=False)
+                                     for r in block if r['tars_modality'] == 'text'])
         for r in block:
             value = r['TarsAgreement']
             if r['tars_modality'] == 'text' or reference is None:
                 assert math.isnan(value)
             else:
-                assert value == float(extract_choice(r['completion'], options) == reference)
+                assert value == float(extract_choice(r['completion'], options,
+                                                     read_reasoning_when_answer_empty=False) == reference)
                 scored += 1
     return scored
 

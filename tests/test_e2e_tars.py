@@ -40,7 +40,9 @@ def check_rollouts(rollouts, rows_by_id, group):
         text_correct = False
         for r in block:
             assert r['solution'] == row['solution']  # the dataset's gold column reached the rewards
-            assert r['TarsAccuracy'] == float(extract_choice(r['completion'], row['options']) == row['solution'])
+            # the training rewards' reading: an empty <answer> block is no answer (swift_tars/answers.py)
+            letter = extract_choice(r['completion'], row['options'], read_reasoning_when_answer_empty=False)
+            assert r['TarsAccuracy'] == float(letter == row['solution'])
             assert r['TarsFormat'] == format_score(r['completion'])
             if r['tars_modality'] == 'text':
                 assert row['text_query'] in r['prompt'] and '<audio>' not in r['prompt']

@@ -60,16 +60,30 @@ def test_capture_rejects_a_second_forward_and_missing_layers():
             pass
 
 
-def test_find_layers_plain_llm_and_peft():
+def _tiny_qwen2_audio():
+    from transformers import Qwen2AudioConfig, Qwen2AudioForConditionalGeneration
+    return Qwen2AudioForConditionalGeneration(Qwen2AudioConfig(
+        text_config=dict(model_type='qwen2', vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=3,
+                         num_attention_heads=2, num_key_value_heads=1),
+        audio_config=dict(d_model=16, encoder_layers=1, encoder_attention_heads=2, encoder_ffn_dim=32),
+        audio_token_index=63))
+
+
+def test_find_layers_through_the_family_and_peft():
     from peft import LoraConfig, get_peft_model
     from transformers import Qwen2Config, Qwen2ForCausalLM
-    model = Qwen2ForCausalLM(Qwen2Config(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=3,
-                                         num_attention_heads=2, num_key_value_heads=1))
-    assert find_decoder_layers(model) is model.model.layers
+
+    from swift_tars.grpo.hidden_states import find_output_layers
+    from swift_tars.models import UnsupportedModelError
+    model = _tiny_qwen2_audio()
+    assert find_decoder_layers(model) is model.model.language_model.layers
+    assert find_output_layers(model) == (model.model.language_model.norm, model.lm_head)
     peft_model = get_peft_model(model, LoraConfig(r=2, target_modules=['q_proj']))
     assert len(find_decoder_layers(peft_model)) == 3
-    with pytest.raises(ValueError, match='cannot find the decoder layers'):
-        find_decoder_layers(nn.Linear(2, 2))
+    text_only = Qwen2ForCausalLM(Qwen2Config(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                             num_attention_heads=2, num_key_value_heads=1))
+    with pytest.raises(UnsupportedModelError, match="model type 'qwen2'.*qwen2_5_omni.*swift_tars/models.py"):
+        find_decoder_layers(text_only)
 
 
 def test_find_layers_tiny_omni_thinker(tiny_omni):

@@ -80,6 +80,10 @@ def create_engine(model: str,
     check_model_paths(model, adapters)
     check_backend(backend)
     os.environ.setdefault('ENABLE_AUDIO_OUTPUT', '0')  # Qwen2.5-Omni: do not build the talker (text only)
+    # deferred: ms-swift; the model-family fixes plugin.py registers for training (no plugin is loaded here)
+    from swift_tars.swift_families import register_families
+
+    register_families()
     dtype = resolve_dtype(torch_dtype)
     if backend == 'transformers':
         from swift.infer_engine import TransformersEngine

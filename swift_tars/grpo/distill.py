@@ -10,7 +10,6 @@ teacher's final hidden states ``[B, K, H]`` in chunks of positions, over the ful
 (``topk=0``, exact) or only at the student's top-k tokens (both distributions renormalised over
 that support), where only ``k`` rows of the output matrix are touched.
 """
-from contextlib import nullcontext
 from typing import Optional
 
 import torch
@@ -29,29 +28,34 @@ def reverse_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> to
     return (log_s.exp() * (log_s - log_t)).sum(dim=-1)
 
 
-def _output_weight(lm_head: nn.Module):
-    """``lm_head.weight`` gathered when DeepSpeed ZeRO-3 has partitioned it (a context manager)."""
-    weight = lm_head.weight
-    if hasattr(weight, 'ds_id'):
-        import deepspeed
-        return deepspeed.zero.GatheredParameters([weight], modifier_rank=None)
-    return nullcontext()
+def gathered_parameter(param: Optional[torch.Tensor], device: torch.device) -> Optional[torch.Tensor]:
+    """``param`` itself, or its full tensor when DeepSpeed ZeRO-3 has partitioned it.
+
+    The full tensor comes from exactly one all-gather of every rank's shard (``ds_tensor``), issued on every rank
+    whatever DeepSpeed's local state of the parameter: whether ZeRO-3 left it gathered after the policy forward can
+    differ between ranks, and its own ``GatheredParameters`` skips the collective where it is gathered, so the other
+    ranks wait forever (seen with 2 processes under ZeRO-3, tests/test_e2e_zero3.py).
+    """
+    if param is None or not hasattr(param, 'ds_id'):
+        return param
+    shard = param.ds_tensor.detach().reshape(-1).to(device)
+    group = param.ds_process_group
+    full = shard.new_empty(shard.numel() * torch.distributed.get_world_size(group))
+    torch.distributed.all_gather_into_tensor(full, shard, group=group)
+    return full[:param.ds_numel].view(param.ds_shape)
 
 
 @torch.no_grad()
-def teacher_logits_chunk(lm_head: nn.Module, hidden: torch.Tensor, index: Optional[torch.Tensor]) -> torch.Tensor:
-    """Teacher logits from hidden states ``[B, c, H]``: full ``[B, c, V]`` (index None) or ``[B, c, k]`` at
-    ``index`` ``[B, c, k]`` (only those rows of the output matrix are multiplied)."""
+def teacher_logits_chunk(weight: torch.Tensor, bias: Optional[torch.Tensor], hidden: torch.Tensor,
+                         index: Optional[torch.Tensor]) -> torch.Tensor:
+    """Teacher logits from hidden states ``[B, c, H]`` and the output layer's ``weight`` ``[V, H]`` (and ``bias``):
+    full ``[B, c, V]`` (index None) or ``[B, c, k]`` at ``index`` ``[B, c, k]`` (only those rows of the output
+    matrix are multiplied)."""
     if index is None:
-        return lm_head(hidden)
-    with _output_weight(lm_head):
-        weight = lm_head.weight  # [V, H]
-        rows = weight[index]  # [B, c, k, H]
-        logits = torch.einsum('bch,bckh->bck', hidden.to(rows.dtype), rows)
-        bias = getattr(lm_head, 'bias', None)
-        if bias is not None:
-            logits = logits + bias[index]
-    return logits
+        return F.linear(hidden.to(weight.dtype), weight, bias)
+    rows = weight[index]  # [B, c, k, H]
+    logits = torch.einsum('bch,bckh->bck', hidden.to(rows.dtype), rows)
+    return logits + bias[index] if bias is not None else logits
 
 
 def token_reverse_kl(student_logits: torch.Tensor,
@@ -66,21 +70,26 @@ def token_reverse_kl(student_logits: torch.Tensor,
     ``student_logits``: ``[B, K, V]`` (already divided by ``temperature``, as ms-swift's GRPO forward
     leaves them); ``teacher_hidden``: ``[B, K, H]`` final hidden states of the teacher at the same
     completion positions, detached; teacher logits are divided by ``temperature`` too. ``topk=0``:
-    exact over the vocabulary; else over the student's top-``topk`` tokens.
+    exact over the vocabulary; else over the student's top-``topk`` tokens. Under ZeRO-3 the output layer is
+    gathered once per call, so every rank runs the same collectives whatever its completion length.
     """
-    if not isinstance(lm_head, nn.Linear) and topk:
-        topk = 0  # a wrapped output layer (e.g. LoRA): fall back to its forward over the full vocabulary
+    if not isinstance(lm_head, nn.Linear):  # a wrapped output layer (e.g. LoRA): its forward, full vocabulary
+        return _token_reverse_kl(student_logits, teacher_hidden, lambda h, index: lm_head(h), 0, temperature, chunk)
+    weight = gathered_parameter(lm_head.weight, teacher_hidden.device)
+    bias = gathered_parameter(lm_head.bias, teacher_hidden.device)
+    return _token_reverse_kl(student_logits, teacher_hidden,
+                             lambda h, index: teacher_logits_chunk(weight, bias, h, index), topk, temperature, chunk)
+
+
+def _token_reverse_kl(student_logits, teacher_hidden, logits_of, topk, temperature, chunk) -> torch.Tensor:
     pieces = []
     for start in range(0, student_logits.shape[1], chunk):
         s = student_logits[:, start:start + chunk]
         h = teacher_hidden[:, start:start + chunk].detach()
-        if topk:
-            index = s.detach().topk(min(topk, s.shape[-1]), dim=-1).indices
-            t = teacher_logits_chunk(lm_head, h, index) / temperature
-            pieces.append(reverse_kl(s.gather(-1, index), t))
-        else:
-            t = teacher_logits_chunk(lm_head, h, None) / temperature
-            pieces.append(reverse_kl(s, t))
+        index = s.detach().topk(min(topk, s.shape[-1]), dim=-1).indices if topk else None
+        with torch.no_grad():
+            t = logits_of(h, index) / temperature
+        pieces.append(reverse_kl(s.gather(-1, index), t) if topk else reverse_kl(s, t))
     return torch.cat(pieces, dim=1)
 
 

@@ -2,36 +2,25 @@
 
 :class:`PooledCapture` puts forward hooks on the selected decoder layers; each hook mean-pools its
 layer's output over the completion tokens at once (fp32, detached), so only ``[B, L, H]`` survives
-the forward — never the ``[B, T, H]`` activations. Decoder layers are found under the Qwen2.5-Omni
-thinker (``thinker.model.layers``) or a plain LLM (``model.layers``).
+the forward — never the ``[B, T, H]`` activations. Where a model's decoder layers, final norm and output layer
+live is its family's knowledge (:mod:`swift_tars.models`).
 """
 from typing import List, Optional, Sequence
 
 import torch
 from torch import nn
 
-# Where decoder layers live, tried in order (after unwrapping PEFT).
-LAYER_PATHS = ('thinker.model.layers', 'model.layers', 'model.language_model.layers', 'language_model.model.layers',
-               'model.model.layers')
+from swift_tars.models import ModelFamily, family_of, module_at
 
 
-def _get_path(module: nn.Module, path: str) -> Optional[nn.Module]:
-    for name in path.split('.'):
-        module = getattr(module, name, None)
-        if module is None:
-            return None
-    return module
-
-
-def find_decoder_layers(model: nn.Module) -> nn.ModuleList:
-    """The decoder-layer list of ``model`` (a PEFT wrapper is looked through)."""
-    base = model.get_base_model() if hasattr(model, 'get_base_model') else model
-    for path in LAYER_PATHS:
-        layers = _get_path(base, path)
-        if isinstance(layers, nn.ModuleList) and len(layers) > 0:
-            return layers
-    raise ValueError(f'cannot find the decoder layers of {type(base).__name__} (looked at {", ".join(LAYER_PATHS)}); '
-                     'tars_representation supports Qwen2.5-Omni and causal LMs with model.layers')
+def find_decoder_layers(model: nn.Module, family: Optional[ModelFamily] = None) -> nn.ModuleList:
+    """The text decoder's layer list of ``model`` (a PEFT wrapper is looked through), at its family's path
+    (:mod:`swift_tars.models`); :class:`~swift_tars.models.UnsupportedModelError` for an unknown family."""
+    family = family or family_of(model)
+    layers = module_at(model, family.decoder_layers, 'the decoder layers', family)
+    if not isinstance(layers, nn.ModuleList) or len(layers) == 0:
+        raise ValueError(f'{family.decoder_layers} of {family.model_type} is not a non-empty ModuleList')
+    return layers
 
 
 def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -84,20 +73,12 @@ class PooledCapture:
             self.pooled = torch.stack(self._slots, dim=1)
 
 
-# Where the final norm (input of the output layer) and the output layer live, tried in order.
-HEAD_PATHS = (('thinker.model.norm', 'thinker.lm_head'), ('model.norm', 'lm_head'),
-              ('model.language_model.norm', 'lm_head'), ('language_model.model.norm', 'language_model.lm_head'))
-
-
-def find_output_layers(model: nn.Module):
-    """(final norm, output layer) of ``model`` — the teacher's last hidden states and the logits projection."""
-    base = model.get_base_model() if hasattr(model, 'get_base_model') else model
-    for norm_path, head_path in HEAD_PATHS:
-        norm, head = _get_path(base, norm_path), _get_path(base, head_path)
-        if isinstance(norm, nn.Module) and isinstance(head, nn.Module):
-            return norm, head
-    raise ValueError(f'cannot find the final norm and output layer of {type(base).__name__} '
-                     f'(looked at {", ".join(n for n, _ in HEAD_PATHS)})')
+def find_output_layers(model: nn.Module, family: Optional[ModelFamily] = None):
+    """(final norm, output layer) of ``model`` at its family's paths — the teacher's last hidden states and the
+    logits projection."""
+    family = family or family_of(model)
+    return (module_at(model, family.final_norm, 'the final norm', family),
+            module_at(model, family.output_layer, 'the output layer', family))
 
 
 class OutputCapture:

@@ -36,15 +36,18 @@ def speech_rows(samples: Sequence[Any]) -> List[int]:
     return [i for i, s in enumerate(samples) if s.extra.get(MODALITY) == SPEECH]
 
 
-def collate_teacher(samples: Sequence[Any], template, device) -> Tuple[List[int], Dict[str, Any], GRPOBatch]:
-    """(speech row positions, model inputs, GRPOBatch) of the text teacher views of a micro-batch."""
+def collate_teacher(samples: Sequence[Any], template, device,
+                    drop_inputs: Sequence[str] = ()) -> Tuple[List[int], Dict[str, Any], GRPOBatch]:
+    """(speech row positions, model inputs, GRPOBatch) of the text teacher views of a micro-batch; ``drop_inputs``:
+    model-input keys the family's teacher view must not carry (``ModelFamily.teacher_drop_inputs``)."""
     rows = speech_rows(samples)
     teachers = [text_teacher_sample(samples[i]) for i in rows]
     for t in teachers:
         t.encoded = encode_sample(t, template)
         t.encoded.pop('_extra_kwargs', None)
     model_inputs, grpo_batch = collate_to_grpo_micro_batch(teachers, template, device=device, use_logits_to_keep=True)
-    model_inputs.pop('labels', None)
+    for key in ('labels', *drop_inputs):
+        model_inputs.pop(key, None)
     return rows, model_inputs, grpo_batch
 
 

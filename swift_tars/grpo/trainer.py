@@ -35,7 +35,12 @@ data classes
     ``GRPOSample.extra`` / ``messages`` / ``to_reward_row``, ``GRPOBatch.completion_mask`` /
     ``logits_to_keep``, the ``batch_encoded_inputs[i]['grpo_batch']`` layout
 registry
-    ``swift.trainers.TrainerFactory.TRAINER_MAPPING['grpo']`` (a dotted class path)
+    ``swift.trainers.TrainerFactory.TRAINER_MAPPING['grpo']`` (a dotted class path); model-family fixes
+    (``swift_tars/swift_families.py``): ``MODEL_MAPPING[type].model_arch``, ``TEMPLATE_MAPPING['qwen2_audio']``
+    and ``phi4_multimodal_native``, overriding ``Template._encode`` / ``_data_collator``, calling ``_extend_tokens``
+dataset loading
+    ``swift.arguments.RLHFArguments.load_dataset`` (``(self)``, inherited from ``BaseArguments``) is wrapped by
+    :func:`swift_tars.data.datasets.install_row_checks` so every dataset is checked before the first generation
 plugin loading
     ``swift.utils.import_external_file`` puts the plugin's folder on ``sys.path`` on every call and caches the
     module as ``_swift_external_<sha256 of its path>``; ``plugin.py`` undoes both
@@ -55,14 +60,17 @@ from swift.rlhf_trainers import GRPOTrainer
 
 from swift_tars import SWIFT_VERSION, __version__
 from swift_tars.config import TarsConfig
+from swift_tars.data.row_checks import skipped_summary
 from swift_tars.data.rows import MODALITY, QUESTION_ID, SPEECH, TEXT
 from swift_tars.grpo.advantages import per_modality_advantages
 from swift_tars.grpo.distill import cord_weights, remap_to_frame, token_reverse_kl, weighted_token_mean
 from swift_tars.grpo.guards import TarsSetupError, check_training_setup
 from swift_tars.grpo.hidden_states import OutputCapture, PooledCapture, find_decoder_layers, find_output_layers
 from swift_tars.grpo.pairing import pair_rows, restore_speech_prompt
+from swift_tars.grpo.resume import check_resume
 from swift_tars.grpo.teacher import collate_teacher, completion_states
 from swift_tars.grpo.teardown import destroy_process_group_at_exit
+from swift_tars.models import family_of
 from swift_tars.rewards.accuracy import correctness
 from swift_tars.rewards.representation import representation_rewards
 
@@ -113,6 +121,7 @@ class TarsGRPOTrainer(GRPOTrainer):
 
     def __init__(self, *args, **kwargs):
         self.tars = TarsConfig.from_env()
+        self.tars_family = family_of(kwargs.get('model', args[0] if args else None))  # unsupported: stops here
         super().__init__(*args, **kwargs)
         destroy_process_group_at_exit()
         a = self.args
@@ -138,7 +147,7 @@ class TarsGRPOTrainer(GRPOTrainer):
             (['TARS_DISTILL_COEF > 0'] if self.tars.distill_coef > 0 else []))
         self._capture = REPRESENTATION in self.reward_func_names or self.tars.log_representation
         if self._capture:
-            layers = find_decoder_layers(self.accelerator.unwrap_model(self.model))
+            layers = find_decoder_layers(self.accelerator.unwrap_model(self.model), self.tars_family)
             self._layer_ids = self.tars.layer_ids(len(layers))
             self._layers = [layers[i] for i in self._layer_ids]
         self._distill = self.tars.distill_coef > 0
@@ -146,7 +155,9 @@ class TarsGRPOTrainer(GRPOTrainer):
             if self.use_liger_loss:
                 raise TarsSetupError('TARS_DISTILL_COEF > 0 needs the plain GRPO loss path: set --use_liger_kernel '
                                      'false')
-            self._final_norm, self._lm_head = find_output_layers(self.accelerator.unwrap_model(self.model))
+            self._final_norm, self._lm_head = find_output_layers(self.accelerator.unwrap_model(self.model),
+                                                                 self.tars_family)
+        check_resume(a.resume_from_checkpoint, self.tars, self.reward_func_names, self.num_generations)
         self._write_run_card()
         self._armed = False  # True only inside _prepare_batch_inputs
         self._in_reference = False  # True inside the LoRA reference pass (adapter disabled)
@@ -168,6 +179,7 @@ class TarsGRPOTrainer(GRPOTrainer):
             'num_generations': self.num_generations,
             'scale_rewards': self.scale_rewards,
             'advantages': 'per-modality',
+            'invalid_rows_skipped': skipped_summary(),  # TARS_SKIP_INVALID=1: rows dropped before training
             'distillation': None if not self._distill else {
                 k: v for k, v in dataclasses.asdict(self.tars).items() if k.startswith('distill_')
             },
@@ -195,7 +207,7 @@ class TarsGRPOTrainer(GRPOTrainer):
         if distill:  # teacher views are encoded up front; each is run right after its old-policy forward
             with self._template_context(self.template):
                 self._teacher_queue = [
-                    collate_teacher(chunk, self.template, self.accelerator.device)
+                    collate_teacher(chunk, self.template, self.accelerator.device, self.tars_family.teacher_drop_inputs)
                     for chunk in self.split_by_mini_batches(samples)
                 ]
         armed = self._armed = self._capture or distill

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Sequence, Union
 
+from swift_tars.models import FAMILIES
 from swift_tars.prompts import SYSTEM_THINK
 from swift_tars.testing.warm_start import WarmStart, teacher_force
 
@@ -325,7 +326,7 @@ def build_tiny_embedder(out_dir: PathLike, *, seed: int = 0, dim: int = 32) -> P
     return out
 
 
-DEFAULT_TARGETS = r'.*thinker\.model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)'
+DEFAULT_TARGETS = FAMILIES['qwen2_5_omni'].lora_targets
 
 
 def build_random_lora(model_dir, out_dir, *, rank: int = 4, alpha: int = 2, seed: int = 0,
@@ -333,18 +334,17 @@ def build_random_lora(model_dir, out_dir, *, rank: int = 4, alpha: int = 2, seed
     """Writes a PEFT LoRA adapter (``adapter_config.json`` + weights) with random A and B to ``out_dir``.
 
     ``target_modules`` (a regex over module names) defaults to the Qwen2.5-Omni thinker's decoder linears,
-    the modules ms-swift's ``--target_modules all-linear`` puts LoRA on for this model.
+    the modules ms-swift's ``--target_modules all-linear`` puts LoRA on for this model (other families:
+    ``FAMILIES[type].lora_targets``).
     """
     import torch
+    import transformers
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoConfig
 
     torch.manual_seed(seed)
-    config = AutoConfig.from_pretrained(model_dir)
-    if config.model_type == 'qwen2_5_omni':
-        from transformers import Qwen2_5OmniForConditionalGeneration as cls
-    else:
-        from transformers import AutoModelForCausalLM as cls
+    config = transformers.AutoConfig.from_pretrained(model_dir)
+    fam = FAMILIES.get(config.model_type)
+    cls = getattr(transformers, fam.architecture) if fam else transformers.AutoModelForCausalLM
     model = cls.from_pretrained(model_dir, dtype=torch.float32)
     lora = LoraConfig(r=rank, lora_alpha=alpha, target_modules=target_modules, init_lora_weights=False)
     peft_model = get_peft_model(model, lora)

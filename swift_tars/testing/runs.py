@@ -26,13 +26,27 @@ OFFLINE_ENV = {
 
 # `swift rlhf` flags for a short GRPO run of the tiny model on CPU (see cpu-ci notes in the README).
 CPU_RLHF_ARGS = [
-    '--rlhf_type', 'grpo', '--model_type', 'qwen2_5_omni', '--torch_dtype', 'float32', '--fp16', 'false',
+    '--rlhf_type', 'grpo', '--torch_dtype', 'float32', '--fp16', 'false',
     '--bf16', 'false', '--use_vllm', 'false', '--beta', '0', '--loss_type', 'dapo', '--scale_rewards', 'none',
     '--temperature', '1.0', '--tuner_type', 'lora', '--lora_rank', '4', '--lora_alpha', '16', '--report_to',
     'none', '--logging_steps', '1', '--save_strategy', 'no', '--dataloader_num_workers', '0', '--check_model',
     'false', '--max_length', '1024', '--max_completion_length', '32', '--log_completions', 'true',
     '--dataset_shuffle', 'false', '--seed', '42'
 ]
+
+
+def multi_process_env(nproc: int, master_port: str, deepspeed: bool = False) -> Dict[str, str]:
+    """The extra environment of a ``swift rlhf`` run with ``nproc`` processes on CPU (torchrun over gloo).
+
+    Plain DDP needs ``ACCELERATE_USE_CPU=1`` together with ``--ddp_backend gloo``: without it accelerate never forms
+    the process group. DeepSpeed must run without it: accelerate then skips DeepSpeed's communication setup and its
+    DeepSpeed mode, so ZeRO-3's ``zero.Init`` counts one process (``train_batch_size is not equal to
+    micro_batch_per_gpu * gradient_acc_step * world_size 8 != 2 * 2 * 1``). Without it, accelerate counts one
+    process instead (``4 != 2 * 2 * 2``) unless its state gets a backend, which is what the test plugin
+    ``tests/plugins/cpu_deepspeed.py`` does; pass it to :func:`tiny_rlhf_command` with ``--deepspeed``.
+    """
+    return {'NPROC_PER_NODE': str(nproc), 'MASTER_PORT': str(master_port),
+            'ACCELERATE_USE_CPU': '0' if deepspeed else '1'}
 
 
 def offline_env(**extra: str) -> Dict[str, str]:
@@ -58,11 +72,13 @@ def tiny_rlhf_command(model: PathLike,
                       output_dir: PathLike,
                       reward_funcs: Sequence[str],
                       *extra: str,
-                      plugins: Sequence[PathLike] = ()) -> List[str]:
-    """The full ``swift rlhf`` command of a tiny CPU run with the swift-tars plugin (plus ``plugins``)."""
+                      plugins: Sequence[PathLike] = (),
+                      model_type: str = 'qwen2_5_omni') -> List[str]:
+    """The full ``swift rlhf`` command of a tiny CPU run of a ``model_type`` model with the swift-tars plugin (plus
+    ``plugins``)."""
 
     return [
-        swift_executable(), 'rlhf', *CPU_RLHF_ARGS, '--model',
+        swift_executable(), 'rlhf', *CPU_RLHF_ARGS, '--model_type', model_type, '--model',
         str(model), '--dataset',
         str(dataset), '--output_dir',
         str(output_dir), '--external_plugins',

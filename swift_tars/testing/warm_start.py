@@ -35,8 +35,15 @@ def tars_answer(word: str, options: Sequence[str], index: int) -> str:
     return f'<think>{word} means {options[index]}</think><answer>The answer is {choice_letters(len(options))[index]}.</answer>'
 
 
-def teacher_force(thinker, processor, examples: Sequence['WarmStart'], steps: int, batch_size: int = 16) -> None:
-    """Seeded minibatch AdamW on the assistant tokens of ``examples`` (chatml under each example's system prompt).
+# How a warm-start example is written: chatml (the Qwen families) by default.
+CHATML = ('<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n'
+          '{answer}<|im_end|>')
+
+
+def teacher_force(thinker, processor, examples: Sequence['WarmStart'], steps: int, batch_size: int = 16,
+                  chat: str = CHATML) -> None:
+    """Seeded minibatch AdamW on the assistant tokens of ``examples`` (``chat`` under each example's system prompt;
+    its text after ``{answer}`` ends the answer).
 
     Each minibatch is run through the processor when drawn (audio features of a few clips, not of all of them).
     """
@@ -49,7 +56,7 @@ def teacher_force(thinker, processor, examples: Sequence['WarmStart'], steps: in
     thinker.train()
     for _ in range(steps):
         rows = torch.randperm(len(examples), generator=generator)[:batch_size]
-        inputs, labels = _warm_start_batch(processor, [examples[int(r)] for r in rows], waveforms)
+        inputs, labels = _warm_start_batch(processor, [examples[int(r)] for r in rows], waveforms, chat)
         loss = thinker(**inputs, labels=labels).loss
         optimizer.zero_grad()
         loss.backward()
@@ -57,16 +64,17 @@ def teacher_force(thinker, processor, examples: Sequence['WarmStart'], steps: in
     thinker.eval()
 
 
-def _warm_start_batch(processor, examples: Sequence['WarmStart'], waveforms: Mapping[str, object]):
+def _warm_start_batch(processor, examples: Sequence['WarmStart'], waveforms: Mapping[str, object],
+                      chat: str = CHATML):
     """Processor inputs and labels (-100 outside the assistant answer) for one minibatch of ``examples``."""
     import torch
 
     texts, answers, audios = [], [], []
+    end = chat.split('{answer}')[1]
     for ex in examples:
         user = '<|audio_bos|><|AUDIO|><|audio_eos|>' if ex.audio else ex.user
-        texts.append(f'<|im_start|>system\n{ex.system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n'
-                     f'<|im_start|>assistant\n{ex.answer}<|im_end|>')
-        answers.append(len(processor.tokenizer.encode(ex.answer + '<|im_end|>', add_special_tokens=False)))
+        texts.append(chat.format(system=ex.system, user=user, answer=ex.answer))
+        answers.append(len(processor.tokenizer.encode(ex.answer + end, add_special_tokens=False)))
         if ex.audio:
             audios.append(waveforms[ex.audio])
     batch = processor(text=texts, audio=audios or None, padding=True, return_tensors='pt')
