@@ -1,4 +1,5 @@
-"""``swift-tars build-data {mmlu,voicebench,upstream}``: public sources -> ms-swift-ready row-format data.
+"""``swift-tars build-data {mmlu,voicebench,upstream,librispeech}``: public sources -> ms-swift-ready row-format data
+(``librispeech``: ASR rows for ``swift-tars eval --task asr``).
 
 Every builder writes ``<out>/<name>.jsonl`` (rows), ``<out>/wav/`` (16 kHz mono wavs),
 ``<out>/<name>.manifest.json`` (counts, filters, voices, durations) and a dataset card, shows a
@@ -8,15 +9,16 @@ import argparse
 import sys
 from typing import List
 
-from data_builders import mmlu, upstream, voicebench
+from data_builders import librispeech, mmlu, upstream, voicebench
 from data_builders.pipeline import BuildError
 from data_builders.tts import TTSError
 from swift_tars.data.rows import RowError
 
-HELP = 'build ms-swift-ready spoken multiple-choice data (mmlu: TTS; voicebench, upstream: conversion)'
+HELP = ('build ms-swift-ready spoken multiple-choice data (mmlu: TTS; voicebench, upstream: conversion) or ASR rows '
+        '(librispeech)')
 
 
-def _common(p: argparse.ArgumentParser, *, name_help: str) -> None:
+def _common(p: argparse.ArgumentParser, *, name_help: str, prompt: bool = True) -> None:
     g = p.add_argument_group('output and run')
     g.add_argument('--out', required=True, help='output folder (rows jsonl, wav/, manifest)')
     g.add_argument('--name', help=name_help)
@@ -27,6 +29,8 @@ def _common(p: argparse.ArgumentParser, *, name_help: str) -> None:
     g.add_argument('--overwrite', action='store_true',
                    help='rebuild from scratch (needed when settings changed); cached wavs are reused')
     g.add_argument('--no-progress', action='store_true', help='no progress bar')
+    if not prompt:
+        return
     s = p.add_argument_group('prompt')
     s.add_argument('--system', help='system prompt of every row (default: the TARS think prompt)')
     s.add_argument('--system-file', help='read the system prompt from this file')
@@ -92,6 +96,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument('--split', action='append', help='split(s) (default: train; every split of a local folder)')
     _exclude(p)
     _common(p, name_help='output name (default: train)')
+    _librispeech(sub)
+
+
+def _librispeech(sub) -> None:
+    p = sub.add_parser('librispeech', help='LibriSpeech -> ASR rows (audio, transcript) for eval --task asr',
+                       description='openslr/librispeech_asr (hub id, or a local save_to_disk / data folder shaped '
+                       'like it: audio, text, id, speaker_id, chapter_id) -> ASR rows, audio as 16 kHz wavs.')
+    p.add_argument('--source', help=f'hub id (default {librispeech.HUB_ID}) or a local folder')
+    p.add_argument('--subset', choices=librispeech.CONFIGS, help='hub config (default: clean)')
+    p.add_argument('--split', action='append', help='split(s) (default: test, i.e. test-clean; every split of a '
+                   'local folder)')
+    _common(p, name_help='output name (default: <split>-<config>, e.g. test-clean)', prompt=False)
 
 
 def parse(argv: List[str]) -> argparse.Namespace:
@@ -109,7 +125,8 @@ def run(args: argparse.Namespace, log=None):
     """Runs the chosen builder; returns its BuildResult (raises BuildError/RowError on failure)."""
     if args.builder == 'mmlu':
         return mmlu.build(args, log)
-    return {'voicebench': voicebench.build, 'upstream': upstream.build}[args.builder](args)
+    builders = {'voicebench': voicebench.build, 'upstream': upstream.build, 'librispeech': librispeech.build}
+    return builders[args.builder](args)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -41,6 +41,11 @@ CHOICES: Dict[str, Dict[str, str]] = {
     'TARS_SKIP_INVALID': {'0': 'any invalid dataset row stops the run before the first step, with one error listing '
                                 'every bad row (file, line, question_id, what is wrong, how to fix it)',
                           '1': 'invalid rows are dropped and counted (logged, and written to `tars_config.json`)'},
+    'TARS_ALLOW_CHANGED_CONFIG': {'0': 'a `--resume_from_checkpoint` run stops, naming each difference, when its '
+                                       '`TARS_*` settings, `--reward_funcs` or `--num_generations` differ from the '
+                                       '`tars_config.json` of the checkpoint\'s run',
+                                  '1': 'resume anyway; the differences are logged and the new run records its own '
+                                       'settings'},
     'TARS_DISTILL_MODE': {'loss': 'add `coef · mean_t(w_t · KL_t)` to the GRPO loss',
                           'advantage': 'subtract `coef · w_t · KL_t` from the per-token advantages of speech '
                                        'rollouts'},
@@ -104,6 +109,7 @@ TARS_VARIABLES: Dict[str, Tuple[str, str]] = {
     'TARS_SKIP_INVALID': ('0', 'Dataset rows are checked before generation (missing or unreadable audio, no '
                           '`text_query`, missing or out-of-range gold, option count, empty file, non-JSON line, a '
                           f'`question_id` reused by another question): {_cases("TARS_SKIP_INVALID")}.'),
+    'TARS_ALLOW_CHANGED_CONFIG': ('0', f'Resuming with other settings: {_cases("TARS_ALLOW_CHANGED_CONFIG")}.'),
     'TARS_SYSTEM_PROMPT': ('(the TARS think prompt)', 'System prompt written into rows converted by the registered '
                            'datasets.'),
 }
@@ -268,6 +274,7 @@ class TarsConfig:
     distill_chunk: int = 64
     agreement_judge: str = 'extract'
     agreement_judge_model: str = ''
+    allow_changed_config: bool = False
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> 'TarsConfig':
@@ -310,6 +317,7 @@ class TarsConfig:
             distill_chunk=read(_positive_int, 'TARS_DISTILL_CHUNK'),
             agreement_judge=read(_model, 'TARS_AGREEMENT_JUDGE', ', an http(s)://.../v1 endpoint, or `extract`'),
             agreement_judge_model=env.get('TARS_AGREEMENT_JUDGE_MODEL', '').strip(),
+            allow_changed_config=read(_flag, 'TARS_ALLOW_CHANGED_CONFIG'),
         )
         if len(errors) == 1:
             raise errors[0]

@@ -5,6 +5,7 @@ Everything heavy is built once per test session in a temporary directory (never 
 """
 import json
 import os
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -58,9 +59,21 @@ def tiny_lora(tiny_omni, tmp_path_factory) -> Path:
 
 
 def run_swift(cmd: List[str], log_path: Path, timeout: int = 900, **env: str) -> None:
-    """Runs a ``swift`` command offline; on failure, fails the test with the tail of its log."""
+    """Runs a ``swift`` command offline; on failure, fails the test with the tail of its log.
+
+    After ``timeout`` seconds the whole process group (torchrun and its workers too) is killed and the test fails:
+    a hung collective fails instead of stalling CI.
+    """
     with open(log_path, 'w') as log:
-        proc = subprocess.run(cmd, env=offline_env(**env), stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+        proc = subprocess.Popen(cmd, env=offline_env(**env), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            tail = '\n'.join(log_path.read_text().splitlines()[-60:])
+            pytest.fail(f'`swift {cmd[1]}` did not finish within {timeout} s (a hang?), killed; log tail:\n{tail}')
     if proc.returncode != 0:
         tail = '\n'.join(log_path.read_text().splitlines()[-60:])
         pytest.fail(f'`swift {cmd[1]}` exited with {proc.returncode}; log tail:\n{tail}')

@@ -272,3 +272,51 @@ def test_compare_two_runs_on_the_tiny_model(engine, tiny_omni, demo_rows, tmp_pa
     assert refused.returncode == 2 and 'Traceback' not in refused.stderr
     assert "set 'demo' differs in content" in refused.stderr
     assert f"question_id '{rows[3]['question_id']}': gold" in refused.stderr
+
+
+def test_a_corrupt_wav_stops_eval_and_probe_before_generation(tiny_omni, demo_rows, tmp_path):
+    """The audio rule of training (issue 12): the file, line, question_id and fix; no traceback, nothing generated."""
+    rows = [dict(r) for r in demo_rows[:3]]
+    corrupt = tmp_path / 'corrupt.wav'
+    corrupt.write_bytes(b'RIFF\x24\x00\x00\x00WAVEfmt this is not a wav at all')
+    rows[1]['audios'] = [str(corrupt)]
+    rows[2]['audios'] = [str(tmp_path / 'gone.wav')]
+    eval_file, out = _write_rows(tmp_path / 'set.jsonl', rows), tmp_path / 'eval'
+    exe = str(Path(sys.executable).parent / 'swift-tars')
+    commands = {'eval': [exe, 'eval', '--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets',
+                         f'demo={eval_file}', '--output_dir', str(out)],
+                'probe': [exe, 'probe', '--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_set',
+                          f'demo={eval_file}', '--output_dir', str(tmp_path / 'probe'), '--n', '2']}
+    for name, cmd in commands.items():
+        done = subprocess.run(cmd, env=offline_env(), capture_output=True, text=True, timeout=300)
+        assert done.returncode != 0 and 'Traceback' not in done.stderr, done.stderr[-3000:]
+        assert f"{eval_file} line 2 (question_id={rows[1]['question_id']!r}): audio file {corrupt} is not readable " \
+               'audio' in done.stderr, done.stderr
+        assert 're-create it' in done.stderr  # the fix
+        assert f"{eval_file} line 3 (question_id={rows[2]['question_id']!r}): audio file not found: " in done.stderr
+    assert not (out / 'predictions.jsonl').exists()
+
+
+def test_a_44k_stereo_wav_is_evaluated_with_the_training_note(engine, tiny_omni, demo_rows, tmp_path, monkeypatch,
+                                                             caplog):
+    import librosa
+    import numpy as np
+    import soundfile as sf
+
+    from swift_tars.data import rows as rows_module
+
+    rows = [dict(r) for r in demo_rows[:2]]
+    audio, sr = sf.read(rows[0]['audios'][0], dtype='float32')
+    stereo = tmp_path / 'q0-44k-stereo.wav'
+    resampled = librosa.resample(audio, orig_sr=sr, target_sr=44100)
+    sf.write(stereo, np.stack([resampled, 0.5 * resampled], axis=1), 44100)
+    rows[0]['audios'] = [str(stereo)]
+    eval_file, out = _write_rows(tmp_path / 'set.jsonl', rows), tmp_path / 'eval'
+    monkeypatch.setattr(rows_module, '_FORMAT_NOTED', [])  # the note is logged once per process
+    argv = _args(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
+                  '--output_dir', str(out), '--modes', 'speech', '--max_new_tokens', '8', '--no_progress'])
+    with caplog.at_level('WARNING', logger='swift_tars'):
+        assert eval_cli.main(argv, engine_factory=lambda: engine) == 0
+    assert f'audio file {stereo} is 44100 Hz with 2 channel(s); it is resampled to 16000 Hz mono' in caplog.text
+    records = _records(out / 'predictions.jsonl')
+    assert [(r['question_id'], r['mode']) for r in records] == [(r['question_id'], 'speech') for r in rows]

@@ -190,19 +190,19 @@ def test_eval_set_errors_name_the_row_and_the_file(tmp_path):
     with pytest.raises(EvalSetError, match='does not exist'):
         load_eval_set('x', tmp_path / 'missing.jsonl', ['speech', 'text'])
     path = _write(tmp_path / 'set.jsonl', [_row(0, audios=[]), _row(1)])
-    with pytest.raises(EvalSetError, match=r"row 0 \(question_id='q0'\) of .*set.jsonl has no audio"):
+    with pytest.raises(EvalSetError, match=r"set.jsonl line 1 \(question_id='q0'\): no audio in 'audios'"):
         load_eval_set('x', path, ['speech'])
     assert len(load_eval_set('x', path, ['text']).rows) == 2  # text mode needs no audio
     no_query = _write(tmp_path / 'noq.jsonl', [_row(0, text_query=None)])
-    with pytest.raises(EvalSetError, match=r"row 0 \(question_id='q0'\) of .*noq.jsonl has no 'text_query'"):
+    with pytest.raises(EvalSetError, match=r"noq.jsonl line 1 \(question_id='q0'\): has no 'text_query'"):
         load_eval_set('x', no_query, ['text'])
     missing_wav = _write(tmp_path / 'nowav.jsonl', [_row(0, audios=[str(tmp_path / 'gone.wav')])])
-    with pytest.raises(EvalSetError, match='gone.wav does not exist'):
+    with pytest.raises(EvalSetError, match=r"nowav.jsonl line 1 \(question_id='q0'\): audio file not found: .*gone"):
         load_eval_set('x', missing_wav, ['speech'])
     with pytest.raises(EvalSetError, match="unknown mode 'video'"):
         load_eval_set('x', path, ['video'])
     dup = _write(tmp_path / 'dup.jsonl', [_row(0), _row(0)])
-    with pytest.raises(EvalSetError, match="question_id 'q0' appears twice"):
+    with pytest.raises(EvalSetError, match=r"dup.jsonl line 2 \(question_id='q0'\): question_id 'q0' appears twice"):
         load_eval_set('x', dup, ['text'])
     bad_gold = _write(tmp_path / 'gold.jsonl', [_row(0, solution='E')])
     with pytest.raises(EvalSetError, match='no usable gold answer'):
@@ -227,7 +227,7 @@ def test_cli_errors_before_loading_anything(tmp_path, capsys):
         (['--model', str(model), '--eval_sets', str(path), '--modes', 'speech', 'video'], "unknown mode 'video'"),
         (['--model', str(model), '--adapters', str(tmp_path / 'no-adapter'), '--eval_sets', str(path)],
          'adapter path .*no-adapter does not exist'),
-        (['--model', str(model), '--eval_sets', str(path), '--modes', 'speech'], 'has no audio'),
+        (['--model', str(model), '--eval_sets', str(path), '--modes', 'speech'], 'no audio in'),
     ]
     for argv, message in cases:
         assert eval_cli.main(_cli_args(argv + ['--output_dir', str(tmp_path / 'out')])) == 2
@@ -257,3 +257,23 @@ def test_output_dir_of_another_run_is_refused(tmp_path):
         eval_cli.prepare_output_dir(out, eval_cli.run_identity(other), overwrite=False)
     eval_cli.prepare_output_dir(out, eval_cli.run_identity(other), overwrite=True)
     assert not (out / 'predictions.jsonl').exists()
+
+
+def test_every_bad_row_of_an_eval_file_in_one_error(tmp_path):
+    """Speech mode applies the training rules and reports every problem at once, each with file, line and id."""
+    import soundfile as sf
+
+    wav = tmp_path / 'ok.wav'
+    sf.write(wav, [0.0] * 1600, 16000)
+    good = _row(0, audios=[str(wav)])
+    path = tmp_path / 'set.jsonl'
+    path.write_text(json.dumps(good) + '\n{"not json\n' + json.dumps(_row(2, audios=[str(wav)], solution='E')) + '\n'
+                    + json.dumps(_row(3, audios=[str(wav)], messages=[{'role': 'user', 'content': 'no tag'}])) + '\n')
+    with pytest.raises(EvalSetError) as e:
+        load_eval_set('x', path, ['speech', 'text'])
+    text = str(e.value)
+    assert text.startswith('3 invalid eval row(s) or file(s) among 3 row(s) checked; nothing was generated')
+    assert f'{path} line 2: this line is not JSON' in text
+    assert f"{path} line 3 (question_id='q2'): solution 'E' is not among the option letters A, B" in text
+    assert f"{path} line 4 (question_id='q3'): messages must contain exactly one <audio> tag" in text
+    assert len(load_eval_set('x', path, ['speech'], limit=1).rows) == 1  # rows past --limit are not played

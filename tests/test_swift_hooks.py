@@ -88,3 +88,12 @@ def test_dataset_loading_hook_keeps_its_signature():
     install_row_checks()  # idempotent: wrapped once
     assert RLHFArguments.load_dataset.tars_row_checks
     assert not getattr(RLHFArguments.load_dataset.__closure__[0].cell_contents, 'tars_row_checks', False)
+
+
+def test_audio_counter_plugin_phases_are_trainer_methods():
+    """tests/plugins/audio_counter.py labels ZeRO-3 phases by wrapping these methods; ``_generate_completions`` is
+    ms-swift's generation stage (rollout_mixin), the others are TarsGRPOTrainer's."""
+    assert str(inspect.signature(GRPOTrainer._generate_completions)) == (
+        '(self, samples: List[swift.rl_core.data.OnPolicySample]) -> List[swift.rl_core.data.OnPolicySample]')
+    for name in ('_prepare_batch_inputs', '_run_teacher', '_compute_loss_and_metrics'):
+        assert callable(getattr(trainer.TarsGRPOTrainer, name)), name

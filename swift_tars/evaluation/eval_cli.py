@@ -6,6 +6,7 @@ row's ``text_query``) through ms-swift's inference engine, greedy by default; an
 of the eval file; every answer is keyed on the content it answered, :mod:`.resume`), ``summary.json`` and
 ``summary.md`` (with the speech × text 2×2 and bootstrap intervals, :mod:`.paired`) under ``--output_dir`` and
 prints the table. ``--compare RUN_A RUN_B`` compares two such output dirs item by item (:mod:`.compare`).
+``--task asr`` transcribes ASR rows instead and reports the word error rate (:mod:`.asr`).
 """
 import argparse
 import json
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from swift_tars.evaluation import runner
+from swift_tars.evaluation.asr import ASR, TASKS, asr_markdown, load_asr_sets, summarize_asr, write_asr_summary
 from swift_tars.evaluation.compare import compare_runs
 from swift_tars.evaluation.engine import (
     BACKENDS,
@@ -34,7 +36,7 @@ from swift_tars.evaluation.report import compare_markdown, markdown, write_summa
 from swift_tars.evaluation.resume import reconcile
 
 RUN_KEYS = ('model', 'adapters', 'model_type', 'torch_dtype', 'infer_backend', 'max_new_tokens', 'temperature',
-            'top_p', 'seed', 'weights')
+            'top_p', 'seed', 'weights', 'task')
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         'unless --compare')
     parser.add_argument('--adapters', nargs='*', default=[], help='LoRA adapter dir(s) applied on --model')
     parser.add_argument('--eval_sets', nargs='+', default=None, metavar='[NAME=]JSONL',
-                        help='row-format eval files, optionally named (default name: the file stem); required unless '
-                        '--compare')
+                        help='row-format eval files (ASR rows with --task asr), optionally named (default name: the '
+                        'file stem); required unless --compare')
+    parser.add_argument('--task', choices=TASKS, default='mcq',
+                        help='mcq (default): multiple-choice accuracy in speech and text mode; asr: transcribe '
+                        '(audio, transcript) rows with a transcription prompt and report the WER')
     parser.add_argument('--compare', nargs=2, default=None, metavar=('RUN_A', 'RUN_B'),
                         help='compare two eval output dirs item by item (B − A per set and mode, exact McNemar p); '
                         'writes compare.json / compare.md under --output_dir; loads no model')
@@ -54,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--output_dir', default=None,
                         help='where predictions.jsonl / summary.json / summary.md go '
                         '(default: tars-eval/<model or adapter name>); rerun with the same dir to resume')
-    parser.add_argument('--modes', nargs='+', default=list(MODES), help='speech and/or text (default: both)')
+    parser.add_argument('--modes', nargs='+', default=None, help='speech and/or text (default: both; --task asr: '
+                        'speech only)')
     parser.add_argument('--limit', type=int, default=None, help='only the first N rows of each set')
     parser.add_argument('--batch_size', type=int, default=None,
                         help='requests per engine call, also the unit of resuming (default: 8; vLLM 256)')
@@ -110,6 +116,7 @@ def run_identity(args: argparse.Namespace) -> dict:
             'torch_dtype': args.torch_dtype, 'infer_backend': args.infer_backend,
             'max_new_tokens': args.max_new_tokens, 'temperature': args.temperature, 'top_p': args.top_p,
             'seed': args.seed if args.temperature > 0 else None,
+            **({'task': args.task} if getattr(args, 'task', 'mcq') != 'mcq' else {}),
             'weights': {p: sig for p, sig in signatures.items() if sig} or None}
 
 
@@ -159,6 +166,11 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.bootstrap_resamples < 0:
         raise EvalSetError('--bootstrap_resamples must be 0 (no intervals) or more')
     dir_a, dir_b = (Path(d) for d in args.compare)
+    for d in (dir_a, dir_b):
+        config = d / 'run_config.json'
+        if config.is_file() and json.loads(config.read_text()).get('task', 'mcq') != 'mcq':
+            raise EvalSetError(f'--compare pairs multiple-choice runs; {d} is a --task asr run (compare the WERs '
+                               'of the two summary.json files)')
     result = compare_runs(dir_a, dir_b, args.bootstrap_resamples, args.bootstrap_seed)
     name = f'{dir_a.resolve().name}-vs-{dir_b.resolve().name}'
     out = Path(args.output_dir) if args.output_dir else Path('tars-eval') / 'compare' / name
@@ -175,10 +187,13 @@ def check_args(args: argparse.Namespace) -> List[str]:
     """Validates the arguments of an evaluation before anything is loaded; returns the modes."""
     if not args.model or not args.eval_sets:
         raise EvalSetError('--model and --eval_sets are required (or --compare RUN_A RUN_B to compare two runs)')
-    modes: List[str] = list(dict.fromkeys(args.modes))
+    task = getattr(args, 'task', 'mcq')
+    modes: List[str] = list(dict.fromkeys(args.modes or (['speech'] if task == 'asr' else MODES)))
     for mode in modes:
         if mode not in MODES:
             raise EvalSetError(f'unknown mode {mode!r} in --modes: choose from {", ".join(MODES)}')
+    if task == 'asr' and (modes != ['speech'] or args.reference_text_acc is not None):
+        raise EvalSetError('--task asr transcribes speech only and has no MRR: drop --modes and --reference_text_acc')
     check_backend(args.infer_backend)
     check_model_paths(args.model, args.adapters)
     if args.limit is not None and args.limit < 1:
@@ -211,20 +226,16 @@ def _factories(args: argparse.Namespace, batch_size: int, engine_factory=None):
     return factory, config_factory
 
 
-def _main(args: argparse.Namespace, engine_factory=None) -> int:
-    t0 = time.time()
-    modes = check_args(args)
-    batch_size = args.batch_size or (256 if args.infer_backend == 'vllm' else 8)
-    sets = load_eval_sets(args.eval_sets, modes, args.limit)
-    reference = load_reference(args.reference_text_acc)
-    out = Path(args.output_dir) if args.output_dir else default_output_dir(args)
-    identity = run_identity(args)
+def _generate(args: argparse.Namespace, sets, modes: List[str], task: runner.TaskKind, identity: dict, out: Path,
+              batch_size: int, engine_factory=None):
+    """Brings ``predictions.jsonl`` up to date (reconciled with the eval files, then every missing answer
+    generated); returns (store, generation counts, what the reconciliation changed)."""
     prepare_output_dir(out, identity, args.overwrite)
     store = PredictionStore(out / 'predictions.jsonl')
     if store.repaired_bytes:
         print(f'[eval] cut a half-written last line ({store.repaired_bytes} bytes) off {store.path}', flush=True)
-    fingerprints, run_fp = item_fingerprints(sets, modes), run_fingerprint(identity)
-    changes = reconcile(sets, modes, store, fingerprints, run_fp, args.overwrite)
+    fingerprints, run_fp = item_fingerprints(sets, modes, task.request), run_fingerprint(identity)
+    changes = reconcile(sets, modes, store, fingerprints, run_fp, args.overwrite, task)
     for line in changes.messages():
         print(f'[eval] {line}', flush=True)
     todo = sum(len(r) for r in runner.pending(sets, modes, store).values())
@@ -232,18 +243,35 @@ def _main(args: argparse.Namespace, engine_factory=None) -> int:
     print(f'[eval] {len(sets)} set(s), modes {" ".join(modes)}: {total - todo} of {total} answers already in '
           f'{store.path}, {todo} to generate', flush=True)
     counts = runner.run(sets, modes, store, *_factories(args, batch_size, engine_factory), batch_size,
-                        progress=not args.no_progress, fingerprints=fingerprints, run_fp=run_fp)
+                        progress=not args.no_progress, fingerprints=fingerprints, run_fp=run_fp, task=task)
+    return store, counts, changes
+
+
+def _main(args: argparse.Namespace, engine_factory=None) -> int:
+    t0 = time.time()
+    modes = check_args(args)
+    asr = getattr(args, 'task', 'mcq') == 'asr'
+    batch_size = args.batch_size or (256 if args.infer_backend == 'vllm' else 8)
+    sets = load_asr_sets(args.eval_sets, args.limit) if asr else load_eval_sets(args.eval_sets, modes, args.limit)
+    reference = None if asr else load_reference(args.reference_text_acc)
+    out = Path(args.output_dir) if args.output_dir else default_output_dir(args)
+    identity = run_identity(args)
+    store, counts, changes = _generate(args, sets, modes, ASR if asr else runner.MCQ, identity, out, batch_size,
+                                       engine_factory)
     records = runner.scored_records(sets, modes, store)
-    summary = summarize(records, reference)
-    add_paired(summary, records, args.bootstrap_resamples, args.bootstrap_seed)
+    if asr:
+        scores = summarize_asr(records)
+    else:
+        scores = summarize(records, reference)
+        add_paired(scores, records, args.bootstrap_resamples, args.bootstrap_seed)
     summary = {
         'run': {**identity, 'eval_sets': {s.name: str(s.path.resolve()) for s in sets}, 'modes': modes,
                 'limit': args.limit, 'batch_size': batch_size},
         'counts': {**counts, **changes.counts(), 'seconds': round(time.time() - t0, 1)},
         'reference': None if reference is None else {'source': reference.source, 'value': reference.value},
-        **summary,
+        **scores,
     }
-    paths = write_summary(summary, out)
-    print(markdown(summary))
+    paths = write_asr_summary(summary, out) if asr else write_summary(summary, out)
+    print(asr_markdown(summary) if asr else markdown(summary))
     print(f'[eval] predictions: {store.path}\n[eval] summary: {paths[0]} and {paths[1]}', flush=True)
     return 0

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from swift_tars.data.rows import QUESTION_ID
 from swift_tars.evaluation.eval_sets import EvalSet, build_request
@@ -39,16 +39,18 @@ def file_digest(path: str) -> str:
     return _DIGESTS[key]
 
 
-def item_fingerprint(row: dict, mode: str) -> str:
-    """Hash of the ``mode`` request of ``row``: messages, and the audio files by content (not by path)."""
-    request = build_request(row, mode)
+def item_fingerprint(row: dict, mode: str, request_of: Callable[[dict, str], dict] = build_request) -> str:
+    """Hash of the ``mode`` request of ``row`` (``request_of``: the task's): messages, and the audio files by
+    content (not by path)."""
+    request = request_of(row, mode)
     request['audios'] = [file_digest(a) for a in request.get('audios', [])]
     return _sha(request)
 
 
-def item_fingerprints(sets: Sequence[EvalSet], modes: Sequence[str]) -> Dict[tuple, str]:
+def item_fingerprints(sets: Sequence[EvalSet], modes: Sequence[str],
+                      request_of: Callable[[dict, str], dict] = build_request) -> Dict[tuple, str]:
     """(set, question_id, mode) -> :func:`item_fingerprint` of every selected row."""
-    return {(s.name, str(row[QUESTION_ID]), mode): item_fingerprint(row, mode)
+    return {(s.name, str(row[QUESTION_ID]), mode): item_fingerprint(row, mode, request_of)
             for s in sets for row in s.rows for mode in modes}
 
 

@@ -13,9 +13,8 @@ from typing import Dict, List, Sequence
 from swift_tars.data.rows import QUESTION_ID
 from swift_tars.evaluation.eval_sets import EvalSet, EvalSetError
 from swift_tars.evaluation.predictions import PredictionStore
-from swift_tars.evaluation.runner import score, subject_of
+from swift_tars.evaluation.runner import MCQ, TaskKind
 
-SCORE_FIELDS = ('pred', 'gold', 'correct', 'extraction_failed', 'subject')
 SHOWN = 5  # question_ids listed per set and kind of change
 
 
@@ -27,6 +26,7 @@ class Reconciled:
     removed: Dict[str, List[str]] = field(default_factory=dict)
     discarded_other_run: int = 0
     outside_selection: int = 0  # records kept but not in this summary (other sets, modes, past --limit)
+    rescore_reason: str = 'gold letter, options, subject or the extractor'
 
     def counts(self) -> dict:
         return {'regenerated_changed_prompt': sum(map(len, self.changed_prompt.values())),
@@ -39,7 +39,7 @@ class Reconciled:
         """One line per set and kind of change, naming the first question_ids."""
         lines = []
         for what, found in (('to a prompt that changed since: regenerating them', self.changed_prompt),
-                            ('re-scored (gold letter, options, subject or the extractor changed)', self.rescored),
+                            (f're-scored ({self.rescore_reason} changed)', self.rescored),
                             ('of items no longer in the eval file: dropped', self.removed)):
             for name, items in found.items():
                 shown = ', '.join(items[:SHOWN]) + (f' and {len(items) - SHOWN} more' if len(items) > SHOWN else '')
@@ -65,11 +65,14 @@ def _check_run(store: PredictionStore, run_fp: str, overwrite: bool) -> List[dic
 
 
 def reconcile(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionStore, fingerprints: Dict[tuple, str],
-              run_fp: str, overwrite: bool = False) -> Reconciled:
-    """Checks every stored record against the current items (see the module docstring); rewrites the file
-    when anything changed. Raises :class:`EvalSetError` on records of another run unless ``overwrite``."""
+              run_fp: str, overwrite: bool = False, task: TaskKind = MCQ) -> Reconciled:
+    """Checks every stored record against the current items (see the module docstring; ``task.fields`` re-scores);
+    rewrites the file when anything changed. Raises :class:`EvalSetError` on records of another run unless
+    ``overwrite``."""
     kept = _check_run(store, run_fp, overwrite)
     result = Reconciled(discarded_other_run=len(store.records) - len(kept))
+    if task.name != MCQ.name:
+        result.rescore_reason = 'reference transcript or scorer'
     by_set = {s.name: s for s in sets}
     rows = {(s.name, str(row[QUESTION_ID])): row for s in sets for row in s.rows}
     out = []
@@ -85,8 +88,8 @@ def reconcile(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionSt
             result.changed_prompt.setdefault(name, []).append(label)
         else:
             row = rows[(name, qid)]
-            fresh = {**score(row, record['completion']), 'subject': subject_of(row)}
-            if any(record.get(k) != fresh[k] for k in SCORE_FIELDS):
+            fresh = task.fields(row, record['completion'])
+            if any(record.get(k) != v for k, v in fresh.items()):
                 result.rescored.setdefault(name, []).append(label)
                 record = {**record, **fresh}
             out.append(record)

@@ -5,6 +5,7 @@ Each batch is one ``engine.infer`` call of one set and one mode; its records are
 before the next batch starts.
 """
 import time
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
 from swift_tars.answers import extract_choice
@@ -32,11 +33,28 @@ def score(row: dict, completion: str) -> dict:
     return {'pred': pred, 'gold': gold, 'correct': pred == gold, 'extraction_failed': pred is None}
 
 
+def mcq_fields(row: dict, completion: str) -> dict:
+    """The scored fields of a multiple-choice record: subject, then :func:`score`."""
+    return {'subject': subject_of(row), **score(row, completion)}
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """What differs between eval tasks: the chat ``request(row, mode)`` and the scored ``fields(row, completion)``
+    stored with each record (re-computed when resuming, so they follow the eval file)."""
+    name: str
+    request: Callable[[dict, str], dict]
+    fields: Callable[[dict, str], dict]
+
+
+MCQ = TaskKind('mcq', build_request, mcq_fields)
+
+
 def make_record(set_name: str, row: dict, mode: str, completion: Completion, prompt_fp: Optional[str] = None,
-                run_fp: Optional[str] = None) -> dict:
+                run_fp: Optional[str] = None, task: TaskKind = MCQ) -> dict:
     """One predictions-file line; ``prompt_fp`` / ``run_fp`` (:mod:`.fingerprint`) say what was asked, of whom."""
-    return {'set': set_name, 'question_id': str(row[QUESTION_ID]), 'mode': mode, 'subject': subject_of(row),
-            **score(row, completion.text), 'completion': completion.text, 'finish_reason': completion.finish_reason,
+    return {'set': set_name, 'question_id': str(row[QUESTION_ID]), 'mode': mode, **task.fields(row, completion.text),
+            'completion': completion.text, 'finish_reason': completion.finish_reason,
             'completion_tokens': completion.completion_tokens, 'prompt_tokens': completion.prompt_tokens,
             'prompt_fp': prompt_fp, 'run_fp': run_fp, 'time': time.time()}
 
@@ -54,12 +72,12 @@ def pending(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionStor
 
 def run(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionStore, engine_factory: Callable[[], object],
         config_factory: Callable[[], object], batch_size: int, progress: bool = True,
-        fingerprints: Optional[Dict[tuple, str]] = None, run_fp: Optional[str] = None) -> dict:
+        fingerprints: Optional[Dict[tuple, str]] = None, run_fp: Optional[str] = None, task: TaskKind = MCQ) -> dict:
     """Generates every missing (set, row, mode); returns counts ``{'done_before', 'generated', 'batches'}``.
 
     ``engine_factory()`` -> an ms-swift engine and ``config_factory()`` -> its ``RequestConfig`` are called
     only when something is left to generate. ``fingerprints`` ((set, question_id, mode) -> prompt
-    fingerprint) and ``run_fp`` are stored with each record.
+    fingerprint) and ``run_fp`` are stored with each record; ``task`` makes the requests and scores the answers.
     """
     fingerprints = fingerprints or {}
     from tqdm import tqdm
@@ -76,9 +94,9 @@ def run(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionStore, e
             bar.set_postfix_str(f'{set_name}/{mode}')
             for start in range(0, len(rows), batch_size):
                 batch = rows[start:start + batch_size]
-                completions = generate(engine, [build_request(r, mode) for r in batch], config)
+                completions = generate(engine, [task.request(r, mode) for r in batch], config)
                 store.append(make_record(set_name, r, mode, c, fingerprints.get((set_name, str(r[QUESTION_ID]), mode)),
-                                         run_fp) for r, c in zip(batch, completions))
+                                         run_fp, task) for r, c in zip(batch, completions))
                 stats['generated'] += len(batch)
                 stats['batches'] += 1
                 bar.update(len(batch))
