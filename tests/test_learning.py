@@ -26,7 +26,7 @@ ARGS = ['--num_generations', '8', '--per_device_train_batch_size', '32', '--lear
         '--lora_rank', '8', '--warmup_ratio', '0', '--max_steps', str(STEPS), '--report_to', 'tensorboard']
 # What ms-swift's own tensorboard logging must carry (suffixes of its ``train/...`` tags): the per-modality metrics.
 TENSORBOARD_TAGS = ('tars/representation_cosine', 'tars/speech/reward', 'tars/text/reward',
-                    'tars/speech/TarsRepresentation', 'tars/accuracy_gap')
+                    'tars/speech/TarsRepresentation')
 
 
 def cosine_change(records, key='tars/representation_cosine'):
