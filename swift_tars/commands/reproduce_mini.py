@@ -180,7 +180,7 @@ def run_arms(setup: Dict[str, Path], plan: Plan, arms: List[str], out: Path) -> 
         results.setdefault(name, {})[seed] = {
             **evaluate(setup, [str(checkpoint)], run_dir, reference),
             'steps': json.loads((run_dir / 'steps.json').read_text()),
-            'signal': speech_group_signal(read_completions(checkpoint.parent))}
+            'signal': speech_group_signal(read_completions(checkpoint.parent.parent))}
     return results
 
 
