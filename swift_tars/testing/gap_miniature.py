@@ -3,11 +3,11 @@
 The tiny Qwen2.5-Omni of :mod:`.models` is teacher-forced so that it answers **every** question right when it
 is typed, and only some of them when it is spoken, like the real model (VoiceBench-MMSU: 67.9 % text vs
 61.5 % speech). How the speech side is made partly functional: the gold answer is taught under the text
-prompt of every question, and under the audio of a seeded ``spoken_fraction`` of them only. On the 24
-category questions of ``swift-tars reproduce-mini`` (fast espeak-ng audio, 400 warm-start steps) the greedy
-model then answered 100 % of typed questions, 83 % of the taught spoken ones and 17 % of the untaught spoken
-ones (measured with ``spoken_fraction=0.5``); sampled speech rollouts still find the gold of an untaught
-question now and then, which is what GRPO can amplify. Questions ("Which is a fruit?") are drawn from fixed
+prompt of every question; under the audio of a seeded ``spoken_fraction`` of them the gold answer, under the
+audio of the others every option once, so the speech side is uncertain there and sampled speech rollouts
+disagree inside a group (what GRPO can amplify). On the 24 category questions of ``swift-tars reproduce-mini``
+(fast espeak-ng audio, 400 warm-start steps, ``spoken_fraction=0.4``) the greedy model then answered 100 % of
+typed questions and 37.5 % of spoken ones. Questions ("Which is a fruit?") are drawn from fixed
 word lists; ``reproduce-mini`` holds some out of RL to see what RL on other questions does to them.
 """
 import random
