@@ -21,6 +21,16 @@ os.environ.update(OFFLINE_ENV)  # also for in-process imports of transformers / 
 os.environ['HF_DATASETS_CACHE'] = tempfile.mkdtemp(prefix='tars-test-hf-datasets-')
 
 
+@pytest.fixture(autouse=True)
+def restore_environment():
+    """Commands called in-process (check-args quiets ms-swift through ``LOG_LEVEL``) must not leak variables into
+    the ``swift`` subprocesses of later tests."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope='session')
 def demo_dataset(tmp_path_factory) -> Path:
     """The 16 spoken demo questions in the row format (espeak-ng, 16 kHz)."""
