@@ -8,6 +8,7 @@ DDP_TIMEOUT, so a hang fails the test instead of stalling CI.
 """
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -81,4 +82,7 @@ def test_a_hang_fails_within_the_time_bound(tmp_path):
     with pytest.raises(pytest.fail.Exception, match='did not finish within 3 s'):
         run_swift(cmd, tmp_path / 'hang.log', timeout=3)
     status = Path(f'/proc/{pid_file.read_text().strip()}/status')
+    deadline = time.monotonic() + 10  # SIGKILL is delivered at once but a loaded machine may take a moment to reap
+    while status.exists() and 'State:\tZ' not in status.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not status.exists() or 'State:\tZ' in status.read_text()  # the worker is gone (or a zombie)
