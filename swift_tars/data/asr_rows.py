@@ -12,7 +12,7 @@ the row's, so an ASR row carries no ``messages``. Written by ``swift-tars build-
 """
 from typing import Any, List, Mapping
 
-from swift_tars.data.rows import AUDIOS, QUESTION_ID, RowError, check_row_audio, row_where
+from swift_tars.data.rows import AUDIOS, QUESTION_ID, RowError, audio_problems, row_where
 
 TRANSCRIPT = 'transcript'
 ASR_COLUMNS = (AUDIOS, TRANSCRIPT, QUESTION_ID)
@@ -40,15 +40,7 @@ def asr_row_problems(row: Any, *, check_audio: bool = True, where: str = '') -> 
     missing = [c for c in ASR_COLUMNS if row.get(c) is None]
     if missing:
         return [f'missing column(s) {missing}; an ASR row needs {list(ASR_COLUMNS)} (see the ASR rows in the README)']
-    problems = []
-    audios = [row[AUDIOS]] if isinstance(row[AUDIOS], str) else row[AUDIOS]
-    if not isinstance(audios, (list, tuple)) or len(audios) != 1:
-        problems.append(f'audios must hold exactly one wav path, got {audios!r}')
-    elif check_audio:
-        try:
-            check_row_audio(audios[0], where or 'row')
-        except RowError as e:
-            problems.append(str(e).removeprefix(f'{where or "row"}: '))
+    problems = audio_problems(row, where, check_audio)
     if not isinstance(row[TRANSCRIPT], str) or not row[TRANSCRIPT].strip():
         problems.append('transcript (the reference text) is empty: give the words spoken')
     qid = row[QUESTION_ID]

@@ -275,15 +275,20 @@ def row_problems(row: Any, *, num_options: Optional[int] = None, check_audio: bo
     if not isinstance(text, str) or not text.strip():
         problems.append('text_query (the question and options as text) is empty')
     problems += _option_problems(row, num_options)
+    return problems + audio_problems(row, where, check_audio)
+
+
+def audio_problems(row: Mapping[str, Any], where: str = '', check_audio: bool = True) -> List[str]:
+    """Problems of a row's ``audios`` column: exactly one wav path, readable by :func:`check_row_audio`."""
     audios = [row[AUDIOS]] if isinstance(row[AUDIOS], str) else row[AUDIOS]
     if not isinstance(audios, (list, tuple)) or len(audios) != 1:
-        problems.append(f'audios must hold exactly one wav path, got {audios!r}')
-    elif check_audio:
+        return [f'audios must hold exactly one wav path, got {audios!r}']
+    if check_audio:
         try:
             check_row_audio(audios[0], where or 'row')
         except RowError as e:
-            problems.append(str(e).removeprefix(f'{where or "row"}: '))
-    return problems
+            return [str(e).removeprefix(f'{where or "row"}: ')]
+    return []
 
 
 def validate_row(row: Mapping[str, Any], where: str = '', *, num_options: Optional[int] = None,
