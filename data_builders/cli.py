@@ -1,5 +1,6 @@
 """``swift-tars build-data {mmlu,voicebench,upstream,librispeech}``: public sources -> ms-swift-ready row-format data
-(``librispeech``: ASR rows for ``swift-tars eval --task asr``).
+(``librispeech``: ASR rows for ``swift-tars eval --task asr``; ``voicebench --subset sd-qa``: open rows for
+``swift-tars eval --task open``).
 
 Every builder writes ``<out>/<name>.jsonl`` (rows), ``<out>/wav/`` (16 kHz mono wavs),
 ``<out>/<name>.manifest.json`` (counts, filters, voices, durations) and a dataset card, shows a
@@ -14,8 +15,8 @@ from data_builders.pipeline import BuildError
 from data_builders.tts import TTSError
 from swift_tars.data.rows import RowError
 
-HELP = ('build ms-swift-ready spoken multiple-choice data (mmlu: TTS; voicebench, upstream: conversion) or ASR rows '
-        '(librispeech)')
+HELP = ('build ms-swift-ready spoken multiple-choice data (mmlu: TTS; voicebench, upstream: conversion), ASR rows '
+        '(librispeech) or open rows (voicebench --subset sd-qa)')
 
 
 def _common(p: argparse.ArgumentParser, *, name_help: str, prompt: bool = True) -> None:
@@ -79,13 +80,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _exclude(p)
     _common(p, name_help='output name: <out>/<name>.jsonl (default: train)')
 
-    p = sub.add_parser('voicebench', help='VoiceBench MMSU / OpenBookQA -> eval rows',
+    p = sub.add_parser('voicebench', help='VoiceBench MMSU / OpenBookQA -> eval rows; SD-QA -> open rows',
                        description='hlt-lab/voicebench -> row format: text_query = prompt verbatim, options parsed '
-                       'robustly, gold from reference, audio resampled to 16 kHz wavs.')
-    p.add_argument('--subset', required=True, choices=['mmsu', 'openbookqa'], help='VoiceBench config')
+                       'robustly, gold from reference, audio resampled to 16 kHz wavs. sd-qa: open rows (question '
+                       'text, reference answer, accent) instead.')
+    p.add_argument('--subset', required=True, choices=['mmsu', 'openbookqa', 'sd-qa'],
+                   help='VoiceBench config; mmsu, openbookqa: multiple-choice rows; sd-qa: open rows (accented '
+                   'spoken questions with free-form reference answers) for `swift-tars eval --task open`, which '
+                   'reports accuracy per accent (open rows carry no system prompt: --system does not apply)')
     p.add_argument('--source', help='hub id (default hlt-lab/voicebench) or a save_to_disk folder')
-    p.add_argument('--split', action='append', help='split(s) (default: all 12 MMSU domains / test; every split of '
-                   'a local folder)')
+    p.add_argument('--split', action='append', help='split(s) (default: all 12 MMSU domains / test / all 11 sd-qa '
+                   'accents aus, gbr, ind_n, ind_s, irl, kenya, nga, nzl, phl, usa, zaf; every split of a local '
+                   'folder)')
     _common(p, name_help='output name (default: the subset)')
 
     p = sub.add_parser('upstream', help='the released TARS training set -> training rows',

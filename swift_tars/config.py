@@ -103,6 +103,12 @@ TARS_VARIABLES: Dict[str, Tuple[str, str]] = {
                              'majority), an OpenAI-compatible base URL (`http://host:port/v1`), or a local model '
                              'path served through ms-swift.'),
     'TARS_AGREEMENT_JUDGE_MODEL': ('', 'Model name sent to an OpenAI-compatible judge endpoint.'),
+    'TARS_ACCURACY_JUDGE': ('', '`tars_accuracy` (and so which text rollouts count as correct references for the '
+                            'alignment rewards) read by an answer judge in xFinder\'s format instead of the '
+                            'deterministic extractor: empty (off), `xfinder` (IAAR-Shanghai/xFinder-qwen1505, loaded '
+                            'on every rank), a local model folder or hub id, or an OpenAI-compatible base URL. One '
+                            'batched call per step and rank.'),
+    'TARS_ACCURACY_JUDGE_MODEL': ('', 'Model name sent to an OpenAI-compatible `TARS_ACCURACY_JUDGE` endpoint.'),
     'TARS_AUDIO_CACHE': ('~/.cache/swift_tars/wav', 'Where registered datasets (`tars-*`) cache their 16 kHz wavs '
                          '(content-addressed; `$XDG_CACHE_HOME` is honoured). Delete it together with ms-swift\'s '
                          'dataset map cache.'),
@@ -249,6 +255,15 @@ def _model(env: Mapping[str, str], name: str, alternatives: str = '') -> str:
     return value
 
 
+def _judge(env: Mapping[str, str], name: str) -> str:
+    """An optional judge: empty (off), ``xfinder``, an endpoint, or a model like :func:`_model`."""
+    value = env.get(name, '').strip()
+    if value.startswith(('/', '.', '~')) and not os.path.isdir(os.path.expanduser(value)):
+        raise TarsPathError(f'{name}={value}: no such model folder; give a local model folder, a hub id, `xfinder`, '
+                            'an http(s)://.../v1 endpoint, or leave it empty (off)')
+    return value
+
+
 @dataclass(frozen=True)
 class TarsConfig:
     """Validated ``TARS_*`` settings; build with :meth:`from_env`."""
@@ -274,6 +289,8 @@ class TarsConfig:
     distill_chunk: int = 64
     agreement_judge: str = 'extract'
     agreement_judge_model: str = ''
+    accuracy_judge: str = ''
+    accuracy_judge_model: str = ''
     allow_changed_config: bool = False
 
     @classmethod
@@ -317,6 +334,8 @@ class TarsConfig:
             distill_chunk=read(_positive_int, 'TARS_DISTILL_CHUNK'),
             agreement_judge=read(_model, 'TARS_AGREEMENT_JUDGE', ', an http(s)://.../v1 endpoint, or `extract`'),
             agreement_judge_model=env.get('TARS_AGREEMENT_JUDGE_MODEL', '').strip(),
+            accuracy_judge=read(_judge, 'TARS_ACCURACY_JUDGE'),
+            accuracy_judge_model=env.get('TARS_ACCURACY_JUDGE_MODEL', '').strip(),
             allow_changed_config=read(_flag, 'TARS_ALLOW_CHANGED_CONFIG'),
         )
         if len(errors) == 1:

@@ -117,5 +117,5 @@ def test_local_model_judge(monkeypatch, tmp_path):
     monkeypatch.setenv('TARS_AGREEMENT_JUDGE', str(judge_dir))
     reward = TarsAgreement()
     out = reward([ANS.format(x) for x in letters], tars_modality=['speech', 'text'] * 4, question_id=qids)
-    assert type(reward.judge).__name__ == 'LocalModelJudge'
+    assert type(reward.judge).__name__ == 'VerdictJudge'
     assert out == [1.0, None, 0.0, None, 1.0, None, 0.0, None]

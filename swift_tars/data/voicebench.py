@@ -1,5 +1,6 @@
 """VoiceBench MMSU / OpenBookQA schema (docs/method.md §2.6): hub id, configs and splits, robust option
-parsing of its ``prompt``, and the row fields of one VoiceBench record.
+parsing of its ``prompt``, and the row fields of one VoiceBench record; and the SD-QA config (free-form spoken
+questions by accent, :func:`sdqa_fields`, open rows of :mod:`swift_tars.data.open_rows`).
 
 The reference pipeline kept only the first line as the question and took *every* line starting like ``A.``
 as an option, so a question line such as ``"A. Smith argues …"`` became an option (docs/method.md §13).
@@ -18,6 +19,8 @@ CONFIGS = ('mmsu', 'openbookqa')
 MMSU_SPLITS = ('law', 'engineering', 'other', 'biology', 'business', 'economics', 'health', 'philosophy',
                'psychology', 'history', 'chemistry', 'physics')
 SPLITS = {'mmsu': MMSU_SPLITS, 'openbookqa': ('test', )}
+SDQA_CONFIG = 'sd-qa'  # open questions, not multiple choice: not in CONFIGS
+SDQA_SPLITS = ('aus', 'gbr', 'ind_n', 'ind_s', 'irl', 'kenya', 'nga', 'nzl', 'phl', 'usa', 'zaf')  # accents
 
 _OPTION = re.compile(r'([A-Z])\.\s')
 _LETTERS = choice_letters(26)
@@ -78,3 +81,23 @@ def voicebench_fields(row: Mapping[str, Any], *, index: int, where: str, config:
         'subject': subject,
         'source': f'voicebench_{config}',
     }
+
+
+def sdqa_fields(row: Mapping[str, Any], *, index: int, where: str, split: str) -> dict:
+    """Open-row fields of one SD-QA record (``prompt``, ``reference``): key ``sdqa_{split}_{index}`` (``index``
+    in its split), the accent is the split; :class:`RowError` naming the row when a text is missing or empty.
+
+    >>> sdqa_fields({'prompt': ' Who wrote Hamlet? ', 'reference': 'Shakespeare'}, index=3, where='w', split='usa')
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'question_id': 'sdqa_usa_3', 'text_query': 'Who wrote Hamlet?', 'reference': 'Shakespeare', 'accent': 'usa',
+     'source': 'voicebench_sd_qa'}
+    """
+    qid = f'sdqa_{split}_{index}'
+    texts = {}
+    for name, meaning in (('prompt', 'the question as text'), ('reference', 'the reference answer')):
+        value = row.get(name) if isinstance(row, Mapping) else None
+        if not isinstance(value, str) or not value.strip():
+            raise RowError(f'{where} (question_id={qid!r}): empty or missing "{name}" ({meaning})')
+        texts[name] = value.strip()
+    return {'question_id': qid, 'text_query': texts['prompt'], 'reference': texts['reference'], 'accent': split,
+            'source': 'voicebench_sd_qa'}

@@ -11,25 +11,17 @@ predictions file are those of the multiple-choice path (:class:`~.runner.TaskKin
 import json
 import re
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import List, Mapping, Optional, Sequence
 
 from swift_tars.data.asr_rows import TRANSCRIPT, asr_row_problems
-from swift_tars.data.row_checks import RowProblem
-from swift_tars.data.rows import AUDIOS, QUESTION_ID, SPEECH
-from swift_tars.evaluation.eval_sets import (
-    EvalSet,
-    EvalSetError,
-    invalid_rows_message,
-    parse_set_spec,
-    read_eval_rows,
-    unique_ids,
-)
+from swift_tars.data.rows import AUDIOS, SPEECH
+from swift_tars.evaluation.eval_sets import EvalSet, EvalSetError, load_checked_sets
 from swift_tars.evaluation.runner import TaskKind
 from swift_tars.evaluation.wer import COUNT_KEYS, corpus_wer, score_transcript
 
 ASR_SYSTEM = 'You are a speech recognition model.'
 ASR_INSTRUCTION = 'Transcribe the English audio into text without any punctuation marks.'
-TASKS = ('mcq', 'asr')
+TASKS = ('mcq', 'asr', 'open')
 
 DEFINITIONS = {
     'wer': 'corpus word error rate in percent: (substitutions + deletions + insertions) / reference words, summed '
@@ -77,32 +69,9 @@ def asr_fields(row: dict, completion: str) -> dict:
 ASR = TaskKind('asr', build_asr_request, asr_fields)
 
 
-def load_asr_set(name: str, path, limit: Optional[int] = None) -> EvalSet:
-    """Reads an ASR jsonl (first ``limit`` rows) and checks every row; one :class:`EvalSetError` lists them all."""
-    path, problems = Path(path), []
-    rows, beyond = read_eval_rows(path, limit, problems)
-    for line, row in rows:
-        where = f'{path} line {line}'
-        qid = row.get(QUESTION_ID) if isinstance(row, dict) else None
-        problems += [RowProblem(str(path), line, qid, p) for p in asr_row_problems(row, where=where)]
-    ids = unique_ids(path, rows, problems)
-    if problems:
-        raise EvalSetError(invalid_rows_message(problems, len(rows)))
-    if not rows:
-        raise EvalSetError(f'eval file {path} has no rows')
-    return EvalSet(name, path, [row for _, row in rows], None if None in beyond else ids | beyond)
-
-
 def load_asr_sets(specs: Sequence[str], limit: Optional[int] = None) -> List[EvalSet]:
-    """:func:`load_asr_set` for each ``name=path`` / ``path`` spec; names must be unique."""
-    sets: Dict[str, EvalSet] = {}
-    for spec in specs:
-        name, path = parse_set_spec(spec)
-        if name in sets:
-            raise EvalSetError(f'two eval sets are named {name!r}: name them, e.g. --eval_sets clean=a.jsonl '
-                               'other=b.jsonl')
-        sets[name] = load_asr_set(name, path, limit)
-    return list(sets.values())
+    """The ASR eval files of ``specs`` (``name=path`` / ``path``), every row checked (:func:`asr_row_problems`)."""
+    return load_checked_sets(specs, limit, asr_row_problems)
 
 
 def _block(records: Sequence[Mapping]) -> dict:

@@ -29,11 +29,17 @@ from swift_tars.evaluation.engine import (
 )
 from swift_tars.evaluation.eval_sets import EvalSetError, load_eval_sets
 from swift_tars.evaluation.fingerprint import item_fingerprints, run_fingerprint, weights_signature
+from swift_tars.evaluation.judged import add_judge_summary, judge_identity, judge_records, make_judge
 from swift_tars.evaluation.metrics import MODES, Reference, reference_from_summary, summarize
+from swift_tars.evaluation.open_task import OPEN, load_open_sets, open_markdown, summarize_open, write_open_summary
 from swift_tars.evaluation.paired import RESAMPLES, SEED, add_paired
 from swift_tars.evaluation.predictions import PredictionStore
 from swift_tars.evaluation.report import compare_markdown, markdown, write_summary
 from swift_tars.evaluation.resume import reconcile
+from swift_tars.judging.judges import check_spec
+from swift_tars.judging.serving import JudgeError
+
+TASK_KINDS = {'mcq': runner.MCQ, 'asr': ASR, 'open': OPEN}
 
 RUN_KEYS = ('model', 'adapters', 'model_type', 'torch_dtype', 'infer_backend', 'max_new_tokens', 'temperature',
             'top_p', 'seed', 'weights', 'task')
@@ -48,7 +54,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         'file stem); required unless --compare')
     parser.add_argument('--task', choices=TASKS, default='mcq',
                         help='mcq (default): multiple-choice accuracy in speech and text mode; asr: transcribe '
-                        '(audio, transcript) rows with a transcription prompt and report the WER')
+                        '(audio, transcript) rows with a transcription prompt and report the WER; open: free-form '
+                        'questions (open rows, e.g. build-data voicebench --subset sd-qa) scored against their '
+                        'references, per accent')
+    parser.add_argument('--judge', default=None, metavar='xfinder|MODEL|URL',
+                        help='also score every answer with an LLM judge: `xfinder` (the paper\'s '
+                        'IAAR-Shanghai/xFinder-qwen1505, its prompt and labels), a local model folder or hub id in '
+                        'xFinder\'s format, or an OpenAI-compatible base URL (http://host:port/v1). --task open: a '
+                        'chat model or URL asked whether the answer matches the reference (VoiceBench\'s SD-QA '
+                        'scoring). Judged answers are kept; rerunning judges only what changed')
+    parser.add_argument('--judge_model', default='', help='model name sent to a --judge endpoint')
+    parser.add_argument('--judge_batch_size', type=int, default=16, help='answers per judge call (default 16)')
     parser.add_argument('--compare', nargs=2, default=None, metavar=('RUN_A', 'RUN_B'),
                         help='compare two eval output dirs item by item (B − A per set and mode, exact McNemar p); '
                         'writes compare.json / compare.md under --output_dir; loads no model')
@@ -156,7 +172,7 @@ def main(args: argparse.Namespace, engine_factory=None) -> int:
         if args.compare:
             return run_compare(args)
         return _main(args, engine_factory)
-    except (EvalSetError, EngineConfigError) as e:
+    except (EvalSetError, EngineConfigError, JudgeError) as e:
         print(f'swift-tars eval: error: {e}', file=sys.stderr)
         return 2
 
@@ -169,8 +185,8 @@ def run_compare(args: argparse.Namespace) -> int:
     for d in (dir_a, dir_b):
         config = d / 'run_config.json'
         if config.is_file() and json.loads(config.read_text()).get('task', 'mcq') != 'mcq':
-            raise EvalSetError(f'--compare pairs multiple-choice runs; {d} is a --task asr run (compare the WERs '
-                               'of the two summary.json files)')
+            raise EvalSetError(f'--compare pairs multiple-choice runs; {d} is a --task '
+                               f"{json.loads(config.read_text())['task']} run (compare the two summary.json files)")
     result = compare_runs(dir_a, dir_b, args.bootstrap_resamples, args.bootstrap_seed)
     name = f'{dir_a.resolve().name}-vs-{dir_b.resolve().name}'
     out = Path(args.output_dir) if args.output_dir else Path('tars-eval') / 'compare' / name
@@ -194,6 +210,19 @@ def check_args(args: argparse.Namespace) -> List[str]:
             raise EvalSetError(f'unknown mode {mode!r} in --modes: choose from {", ".join(MODES)}')
     if task == 'asr' and (modes != ['speech'] or args.reference_text_acc is not None):
         raise EvalSetError('--task asr transcribes speech only and has no MRR: drop --modes and --reference_text_acc')
+    if task == 'open' and args.reference_text_acc is not None:
+        raise EvalSetError('--task open has no MRR: drop --reference_text_acc')
+    if getattr(args, 'judge', None):
+        if task == 'asr':
+            raise EvalSetError('--task asr is scored by WER; --judge applies to --task mcq and --task open')
+        try:
+            check_spec(args.judge, '--judge')
+            if task == 'open':
+                make_judge('open', args.judge)  # refuses xfinder for free-form answers; loads nothing yet
+        except JudgeError as e:
+            raise EvalSetError(str(e)) from None
+        if args.judge_batch_size < 1:
+            raise EvalSetError('--judge_batch_size must be at least 1')
     check_backend(args.infer_backend)
     check_model_paths(args.model, args.adapters)
     if args.limit is not None and args.limit < 1:
@@ -247,31 +276,64 @@ def _generate(args: argparse.Namespace, sets, modes: List[str], task: runner.Tas
     return store, counts, changes
 
 
+def _load_sets(args: argparse.Namespace, modes: List[str]):
+    """The eval sets of the task, every row checked before any model is loaded."""
+    task = getattr(args, 'task', 'mcq')
+    if task == 'asr':
+        return load_asr_sets(args.eval_sets, args.limit)
+    if task == 'open':
+        return load_open_sets(args.eval_sets, args.limit)
+    return load_eval_sets(args.eval_sets, modes, args.limit)
+
+
+def _judge(args: argparse.Namespace, sets, modes: List[str], store, task: str) -> Optional[dict]:
+    """``--judge``: judges every stored answer not yet judged by this judge; returns the judge identity."""
+    if not getattr(args, 'judge', None):
+        return None
+    identity = judge_identity(args.judge, args.judge_model)
+    judge = make_judge(task, args.judge, args.judge_model, args.judge_batch_size)
+    counts = judge_records(sets, modes, store, judge, identity, args.judge_batch_size, not args.no_progress)
+    print(f"[eval] judge {identity['judge']}: {counts['judged']} answer(s) judged now, {counts['judged_before']} "
+          'already judged', flush=True)
+    return identity
+
+
+def _scores(args: argparse.Namespace, task: str, records, reference, judge: Optional[dict]) -> dict:
+    if task == 'asr':
+        return summarize_asr(records)
+    if task == 'open':
+        return {**summarize_open(records), **({'judge': judge} if judge else {})}
+    scores = summarize(records, reference)
+    add_paired(scores, records, args.bootstrap_resamples, args.bootstrap_seed)
+    if judge:
+        add_judge_summary(scores, records, judge)
+    return scores
+
+
 def _main(args: argparse.Namespace, engine_factory=None) -> int:
     t0 = time.time()
     modes = check_args(args)
-    asr = getattr(args, 'task', 'mcq') == 'asr'
+    task = getattr(args, 'task', 'mcq')
     batch_size = args.batch_size or (256 if args.infer_backend == 'vllm' else 8)
-    sets = load_asr_sets(args.eval_sets, args.limit) if asr else load_eval_sets(args.eval_sets, modes, args.limit)
-    reference = None if asr else load_reference(args.reference_text_acc)
+    sets = _load_sets(args, modes)
+    reference = load_reference(args.reference_text_acc) if task == 'mcq' else None
     out = Path(args.output_dir) if args.output_dir else default_output_dir(args)
     identity = run_identity(args)
-    store, counts, changes = _generate(args, sets, modes, ASR if asr else runner.MCQ, identity, out, batch_size,
+    store, counts, changes = _generate(args, sets, modes, TASK_KINDS[task], identity, out, batch_size,
                                        engine_factory)
+    judge = _judge(args, sets, modes, store, task)
     records = runner.scored_records(sets, modes, store)
-    if asr:
-        scores = summarize_asr(records)
-    else:
-        scores = summarize(records, reference)
-        add_paired(scores, records, args.bootstrap_resamples, args.bootstrap_seed)
     summary = {
         'run': {**identity, 'eval_sets': {s.name: str(s.path.resolve()) for s in sets}, 'modes': modes,
                 'limit': args.limit, 'batch_size': batch_size},
         'counts': {**counts, **changes.counts(), 'seconds': round(time.time() - t0, 1)},
         'reference': None if reference is None else {'source': reference.source, 'value': reference.value},
-        **scores,
+        **_scores(args, task, records, reference, judge),
     }
-    paths = write_asr_summary(summary, out) if asr else write_summary(summary, out)
-    print(asr_markdown(summary) if asr else markdown(summary))
+    writers = {'asr': (write_asr_summary, asr_markdown), 'open': (write_open_summary, open_markdown),
+               'mcq': (write_summary, markdown)}
+    write, render = writers[task]
+    paths = write(summary, out)
+    print(render(summary))
     print(f'[eval] predictions: {store.path}\n[eval] summary: {paths[0]} and {paths[1]}', flush=True)
     return 0

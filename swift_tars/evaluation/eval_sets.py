@@ -14,7 +14,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set
+from typing import Callable, Dict, List, Optional, Sequence, Set
 
 from swift_tars.data.mcq import row_gold_letter as gold_letter  # probe_cli imports it from here
 from swift_tars.data.row_checks import MAX_LISTED, RowProblem
@@ -245,3 +245,30 @@ def build_request(row: dict, mode: str) -> dict:
     if mode == TEXT:
         return {'messages': _text_messages(row)}
     raise EvalSetError(f'unknown mode {mode!r}: choose from {", ".join(MODES)}')
+
+
+def load_checked_set(name: str, path, limit: Optional[int], row_problems: Callable[..., List[str]]) -> EvalSet:
+    """Reads a jsonl of another task's rows (first ``limit``), each checked by ``row_problems(row, where=...)``;
+    one :class:`EvalSetError` lists every bad row."""
+    path, problems = Path(path), []
+    rows, beyond = read_eval_rows(path, limit, problems)
+    for line, row in rows:
+        qid = row.get(QUESTION_ID) if isinstance(row, dict) else None
+        problems += [RowProblem(str(path), line, qid, p) for p in row_problems(row, where=f'{path} line {line}')]
+    ids = unique_ids(path, rows, problems)
+    if problems:
+        raise EvalSetError(invalid_rows_message(problems, len(rows)))
+    if not rows:
+        raise EvalSetError(f'eval file {path} has no rows')
+    return EvalSet(name, path, [row for _, row in rows], None if None in beyond else ids | beyond)
+
+
+def load_checked_sets(specs: Sequence[str], limit: Optional[int], row_problems: Callable[..., List[str]]):
+    """:func:`load_checked_set` for each ``name=path`` / ``path`` spec; names must be unique."""
+    sets: Dict[str, EvalSet] = {}
+    for spec in specs:
+        name, path = parse_set_spec(spec)
+        if name in sets:
+            raise EvalSetError(f'two eval sets are named {name!r}: name them, e.g. --eval_sets a=a.jsonl b=b.jsonl')
+        sets[name] = load_checked_set(name, path, limit, row_problems)
+    return list(sets.values())

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from swift_tars.data.rows import SPEECH, TEXT
+from swift_tars.evaluation.judged import judge_table
 
 PAIRED_KEYS = ('n', 'both_right', 'only_text', 'only_speech', 'neither')
 
@@ -20,6 +21,9 @@ DEFINITIONS = {
     'unweighted_mean_over_sets': "mean of the per-set accuracies, the paper's Avg(A) / Avg(T)",
     'paired': 'items answered in both modes: both right, only text right, only speech right, neither; '
               'gap = (only_text - only_speech) / n, in points',
+    'judge': 'with --judge: per mode the extractor and judge accuracies over the judged items, judge_no_answer_rate '
+             '(the judge named no option), disagreement_rate (the two read different letters, None included) and '
+             'correctness_disagreement_rate (one right, the other wrong); gap = text − speech judge accuracy',
     'intervals': '[low, high] percentile bootstrap intervals over items (intervals_method: resamples, seed, '
                  'confidence); both modes of an item are drawn together (paired gap); overall intervals resample '
                  'within each set; the MRR interval is the speech interval over the fixed reference denominator',
@@ -63,6 +67,7 @@ def markdown(summary: dict) -> str:
     for warning in summary.get('warnings', []):
         lines.append(f'\nWarning: {warning}')
     lines += paired_table(summary)
+    lines += judge_table(summary)
     for name, s in summary['sets'].items():
         if not s.get('subjects'):
             continue

@@ -72,7 +72,7 @@ def reconcile(sets: Sequence[EvalSet], modes: Sequence[str], store: PredictionSt
     kept = _check_run(store, run_fp, overwrite)
     result = Reconciled(discarded_other_run=len(store.records) - len(kept))
     if task.name != MCQ.name:
-        result.rescore_reason = 'reference transcript or scorer'
+        result.rescore_reason = 'reference or scorer'
     by_set = {s.name: s for s in sets}
     rows = {(s.name, str(row[QUESTION_ID])): row for s in sets for row in s.rows}
     out = []

@@ -3,18 +3,25 @@
 Gold comes from the ``solution`` column (a letter) or, failing that, ``answer_index`` (0-based int), read by
 :func:`~swift_tars.data.mcq.row_gold_letter` as in ``swift-tars eval``. :func:`correctness` is the single
 correctness test of swift-tars: the alignment rewards and the trainer call it too, so "a correct text rollout"
-always means what this reward pays for.
+always means what this reward pays for. With ``TARS_ACCURACY_JUDGE`` set, the letters are read by an xFinder-format
+judge instead (:class:`~swift_tars.judging.judges.ChoiceJudge`, one batched call per step and rank: the alignment
+rewards and the trainer asking about the same completions get its remembered readings).
 
 >>> TarsAccuracy()(['<think>..</think><answer>The answer is B.</answer>', 'A'], solution=['B', 'B'])
 [1.0, 0.0]
 """
-from typing import Any, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from swift.rewards import ORM
 
 from swift_tars.answers import extract_choice
+from swift_tars.config import TarsConfig
 from swift_tars.data.mcq import row_gold_letter
-from swift_tars.data.rows import ANSWER_INDEX, OPTIONS, SOLUTION, MissingColumnError, options_of, row_label
+from swift_tars.data.rows import ANSWER_INDEX, OPTIONS, SOLUTION, TEXT_QUERY, MissingColumnError, options_of, row_label
+from swift_tars.judging.judges import ChoiceJudge
+from swift_tars.judging.xfinder import question_without_options
+
+_JUDGES: Dict[Tuple[str, str], ChoiceJudge] = {}  # one judge (and model) per process and setting
 
 
 def gold_letters(batch: Mapping[str, Any], n: int) -> List[str]:
@@ -30,14 +37,42 @@ def gold_letters(batch: Mapping[str, Any], n: int) -> List[str]:
                              OPTIONS: options_of(batch, i)}, row_label(batch, i)) for i in range(n)]
 
 
+def accuracy_judge() -> Optional[ChoiceJudge]:
+    """The ``TARS_ACCURACY_JUDGE`` judge of this process (created once), or None when it is off."""
+    config = TarsConfig.from_env()
+    if not config.accuracy_judge:
+        return None
+    key = (config.accuracy_judge, config.accuracy_judge_model)
+    if key not in _JUDGES:
+        _JUDGES[key] = ChoiceJudge(*key)
+    return _JUDGES[key]
+
+
+def question_of(batch: Mapping[str, Any], i: int) -> str:
+    """The question of row ``i`` without its options (what xFinder is shown): ``question``, else ``text_query``
+    with its option lines removed."""
+    for name in ('question', TEXT_QUERY):
+        values = batch.get(name)
+        if values is not None and i < len(values) and values[i]:
+            return str(values[i]) if name == 'question' else question_without_options(str(values[i]))
+    return ''
+
+
+def answer_letters(completions: Sequence[str], batch: Mapping[str, Any]) -> List[Optional[str]]:
+    """The option letter each completion commits to: the judge's reading when ``TARS_ACCURACY_JUDGE`` is set,
+    else ``extract_choice`` (an empty ``<answer>`` block gives None, see ``swift_tars.answers``)."""
+    judge = accuracy_judge()
+    if judge is not None:
+        items = [(question_of(batch, i), text, options_of(batch, i) or []) for i, text in enumerate(completions)]
+        return [reading.letter for reading in judge(items)]
+    return [extract_choice(text, options_of(batch, i), read_reasoning_when_answer_empty=False)
+            for i, text in enumerate(completions)]
+
+
 def correctness(completions: List[str], batch: Mapping[str, Any]) -> List[float]:
-    """1.0/0.0 per completion: does ``extract_choice`` give the row's gold letter? An empty ``<answer>`` block earns
-    nothing here even after a committed reasoning (eval reads the reasoning; see ``swift_tars.answers``)."""
+    """1.0/0.0 per completion: is its answer letter (:func:`answer_letters`) the row's gold letter?"""
     golds = gold_letters(batch, len(completions))
-    return [
-        1.0 if extract_choice(text, options_of(batch, i), read_reasoning_when_answer_empty=False) == gold else 0.0
-        for i, (text, gold) in enumerate(zip(completions, golds))
-    ]
+    return [1.0 if letter == gold else 0.0 for letter, gold in zip(answer_letters(completions, batch), golds)]
 
 
 class TarsAccuracy(ORM):

@@ -14,11 +14,7 @@ The judge is chosen by ``TARS_AGREEMENT_JUDGE``:
 ...                 tars_modality=['speech', 'text'] * 2, question_id=['q'] * 4)
 [1.0, None, 0.0, None]
 """
-import json
-import re
-import urllib.request
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Sequence, Tuple
 
 from swift.rewards import ORM
@@ -27,6 +23,8 @@ from swift_tars.answers import choice_letters, extract_choice
 from swift_tars.config import TarsConfig
 from swift_tars.data.rows import SPEECH, TEXT, options_of
 from swift_tars.grpo.pairing import question_runs, rollout_groups
+from swift_tars.judging.qa import MAX_VERDICT_TOKENS, parse_verdict
+from swift_tars.judging.serving import make_completer
 
 JUDGE_PROMPT = ('Two answers to the same multiple-choice question are given.\n{options}Reference answer: option '
                 '{reference}.\nCandidate answer:\n{candidate}\n\nDoes the candidate choose the same option as the '
@@ -50,12 +48,6 @@ def judge_prompt(candidate: str, reference: str, options: Optional[Sequence[str]
     return JUDGE_PROMPT.format(options=listed, reference=reference, candidate=candidate)
 
 
-def parse_verdict(text: str) -> bool:
-    """A judge reply counts as agreement only when its first word is "yes"."""
-    first = re.match(r'\W*(\w+)', (text or '').lower())
-    return bool(first) and first.group(1) == 'yes'
-
-
 class ExtractJudge:
     """Deterministic: agreement = the candidate's extracted letter equals the reference."""
 
@@ -63,53 +55,22 @@ class ExtractJudge:
         return [extract_choice(c, o, read_reasoning_when_answer_empty=False) == r for c, r, o in items]
 
 
-class EndpointJudge:
-    """An OpenAI-compatible ``/chat/completions`` endpoint; requests run concurrently, greedy, 4 tokens."""
+class VerdictJudge:
+    """A model asked "same option? yes/no" (CORD's judge), local or an endpoint (:mod:`swift_tars.judging.serving`):
+    one batched call per reward call, greedy, 4 tokens."""
 
-    def __init__(self, base_url: str, model: str, timeout: float = 60.0, workers: int = 16):
-        self.url = base_url.rstrip('/') + '/chat/completions'
-        self.model, self.timeout, self.workers = model or 'default', timeout, workers
-
-    def _ask(self, prompt: str) -> bool:
-        body = json.dumps({'model': self.model, 'messages': [{'role': 'user', 'content': prompt}], 'max_tokens': 4,
-                           'temperature': 0}).encode()
-        request = urllib.request.Request(self.url, data=body, headers={'Content-Type': 'application/json'})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                reply = json.loads(response.read())
-        except OSError as e:
-            raise RuntimeError(f'tars_agreement judge at {self.url} failed: {e}') from None
-        return parse_verdict(reply['choices'][0]['message']['content'])
+    def __init__(self, spec: str, model: str = ''):
+        self.completer = make_completer(spec, model, raw=False)
 
     def __call__(self, items):
-        with ThreadPoolExecutor(self.workers) as pool:
-            return list(pool.map(self._ask, [judge_prompt(c, r, o) for c, r, o in items]))
-
-
-class LocalModelJudge:
-    """A local model through ms-swift's TransformersEngine (loaded once, outside ZeRO-3), batched, greedy."""
-
-    def __init__(self, model_path: str):
-        from swift.infer_engine import TransformersEngine
-        from swift.utils import disable_deepspeed_zero3
-        with disable_deepspeed_zero3():
-            self.engine = TransformersEngine(model_path)
-
-    def __call__(self, items):
-        from swift.infer_engine import InferRequest, RequestConfig
-        requests = [InferRequest(messages=[{'role': 'user', 'content': judge_prompt(c, r, o)}]) for c, r, o in items]
-        responses = self.engine.infer(requests, RequestConfig(max_tokens=4, temperature=0), use_tqdm=False)
-        return [parse_verdict(r.choices[0].message.content) for r in responses]
+        replies = self.completer([judge_prompt(c, r, o) for c, r, o in items], MAX_VERDICT_TOKENS)
+        return [parse_verdict(r) for r in replies]
 
 
 def make_judge(spec: str, model: str = ''):
-    """``extract``, an ``http(s)://`` endpoint, or a model (local folder or hub id, checked by
-    :class:`~swift_tars.config.TarsConfig`) for :class:`LocalModelJudge`."""
-    if spec == 'extract':
-        return ExtractJudge()
-    if spec.startswith(('http://', 'https://')):
-        return EndpointJudge(spec, model)
-    return LocalModelJudge(spec)
+    """``extract``, else a :class:`VerdictJudge` of an ``http(s)://`` endpoint or a model (local folder or hub id,
+    checked by :class:`~swift_tars.config.TarsConfig`)."""
+    return ExtractJudge() if spec == 'extract' else VerdictJudge(spec, model)
 
 
 class TarsAgreement(ORM):
