@@ -1,10 +1,11 @@
 """Pieces every builder shares: the system prompt option, opening a source, running the build spec."""
 import itertools
 from pathlib import Path
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Callable, Iterator, Optional, Sequence, Tuple
 
-from data_builders.pipeline import run_build
+from data_builders.pipeline import Task, run_build
 from data_builders.sources import Record, count_lines, is_local, iter_hf, iter_jsonl, load_hf
+from swift_tars.data.wavcache import store_audio
 
 
 def resolve_system(args) -> Optional[str]:
@@ -38,3 +39,18 @@ def finish_spec(spec, args, log=None):
     spec.overwrite = args.overwrite
     spec.progress = not args.no_progress
     return run_build(spec, log) if log else run_build(spec)
+
+
+def wav_row_work(wav_dir: Path, base_dir: Optional[Path], make_row: Callable[..., dict],
+                 validate: Callable[[dict, str], object]) -> Callable[[Task], tuple]:
+    """The ``work`` of a build whose tasks carry ``(fields, audio)``: the audio becomes a content-addressed 16 kHz
+    wav under ``wav_dir``, the row ``make_row(audio=path, **fields)`` is validated; returns (row, its duration)."""
+    def work(task: Task):
+        fields, audio = task.payload
+        path, duration = store_audio(audio, wav_dir, where=f'{task.where} (question_id={task.question_id!r})',
+                                     base_dir=base_dir)
+        row = make_row(audio=path, **fields)
+        validate(row, task.where)
+        return row, {'duration_s': duration}
+
+    return work

@@ -8,12 +8,11 @@ only when scored) and ``question_id = librispeech-<id>``. Resumable like every b
 """
 from pathlib import Path
 
-from data_builders.common import finish_spec, read_source
+from data_builders.common import finish_spec, read_source, wav_row_work
 from data_builders.pipeline import BuildSpec, Task
 from data_builders.sources import Record, is_local
 from swift_tars.data.asr_rows import make_asr_row, validate_asr_row
 from swift_tars.data.rows import RowError
-from swift_tars.data.wavcache import store_audio
 
 HUB_ID = 'openslr/librispeech_asr'
 CONFIGS = ('clean', 'other', 'all')
@@ -49,13 +48,7 @@ def build(args, log=None):
         fields = librispeech_fields(record.data, where=record.where, config=config, split=record.split or 'train')
         return Task(fields['question_id'], record.where, (fields, record.data.get('audio')))
 
-    def work(task: Task):
-        fields, audio = task.payload
-        at = f'{task.where} (question_id={task.question_id!r})'
-        path, duration = store_audio(audio, wav_dir, where=at, base_dir=base_dir)
-        row = make_asr_row(audio=path, **fields)
-        validate_asr_row(row, task.where)
-        return row, {'duration_s': duration}
+    work = wav_row_work(wav_dir, base_dir, make_asr_row, validate_asr_row)
 
     settings = {'source': str(Path(source).resolve()) if local else source, 'config': config,
                 'splits': list(splits) if splits else None, 'limit': args.limit, 'row_format': 'asr'}

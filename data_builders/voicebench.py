@@ -4,13 +4,12 @@ give multiple-choice rows; SD-QA (``--subset sd-qa``: real accented speech, one 
 lives in :mod:`swift_tars.data.voicebench`."""
 from pathlib import Path
 
-from data_builders.common import finish_spec, read_source
+from data_builders.common import finish_spec, read_source, wav_row_work
 from data_builders.convert import convert_audio_dataset
 from data_builders.pipeline import BuildSpec, Task
 from data_builders.sources import Record, is_local
 from swift_tars.data.open_rows import make_open_row, validate_open_row
 from swift_tars.data.voicebench import CONFIGS, HUB_ID, SDQA_CONFIG, SDQA_SPLITS, SPLITS, sdqa_fields, voicebench_fields
-from swift_tars.data.wavcache import store_audio
 
 
 def build(args):
@@ -43,13 +42,7 @@ def build_sdqa(args, log=None):
         fields = sdqa_fields(record.data, index=record.index, where=record.where, split=record.split or 'test')
         return Task(fields['question_id'], record.where, (fields, record.data.get('audio')))
 
-    def work(task: Task):
-        fields, audio = task.payload
-        at = f'{task.where} (question_id={task.question_id!r})'
-        path, duration = store_audio(audio, wav_dir, where=at, base_dir=base_dir)
-        row = make_open_row(audio=path, **fields)
-        validate_open_row(row, task.where)
-        return row, {'duration_s': duration}
+    work = wav_row_work(wav_dir, base_dir, make_open_row, validate_open_row)
 
     settings = {'source': str(Path(source).resolve()) if local else source, 'config': SDQA_CONFIG,
                 'splits': list(splits) if splits else None, 'limit': args.limit, 'row_format': 'open'}

@@ -1,4 +1,5 @@
-"""The checks every model family passes on its tiny offline stand-in (tests/test_family_<type>.py call them).
+"""The checks every model family passes on its tiny offline stand-in (tests/test_families.py, parametrised over the
+families, and tests/test_teacher_view.py for Qwen2.5-Omni call them).
 
 The same as for Qwen2.5-Omni: the real ``swift rlhf`` GRPO with all four TARS rewards (alternation, text prompts
 without audio, the representation column, per-modality advantages, forwards = plain GRPO's), one CORD run,

@@ -97,3 +97,15 @@ def test_audio_counter_plugin_phases_are_trainer_methods():
         '(self, samples: List[swift.rl_core.data.OnPolicySample]) -> List[swift.rl_core.data.OnPolicySample]')
     for name in ('_prepare_batch_inputs', '_run_teacher', '_compute_loss_and_metrics'):
         assert callable(getattr(trainer.TarsGRPOTrainer, name)), name
+
+
+def test_raw_judge_prompts_bypass_the_chat_template():
+    """swift_tars/judging/serving.py sends xFinder's raw prompts through the ``dummy`` template with
+    ``engine.template.use_chat_template = False``: ms-swift would otherwise render a ``dummy`` request with the
+    tokenizer's chat template at inference (``Template._encode``)."""
+    from swift.template import Template
+
+    source = inspect.getsource(Template._encode)
+    assert "template_type == 'dummy'" in source and 'self.use_chat_template' in source, \
+        'ms-swift changed how a dummy template is rendered at inference: re-check LocalCompleter(raw=True)'
+    assert 'use_chat_template' in inspect.signature(Template.__init__).parameters

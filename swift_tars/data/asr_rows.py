@@ -12,7 +12,7 @@ the row's, so an ASR row carries no ``messages``. Written by ``swift-tars build-
 """
 from typing import Any, List, Mapping
 
-from swift_tars.data.rows import AUDIOS, QUESTION_ID, RowError, audio_problems, row_where
+from swift_tars.data.rows import AUDIOS, QUESTION_ID, audio_problems, checked_row, question_id_problems
 
 TRANSCRIPT = 'transcript'
 ASR_COLUMNS = (AUDIOS, TRANSCRIPT, QUESTION_ID)
@@ -43,16 +43,10 @@ def asr_row_problems(row: Any, *, check_audio: bool = True, where: str = '') -> 
     problems = audio_problems(row, where, check_audio)
     if not isinstance(row[TRANSCRIPT], str) or not row[TRANSCRIPT].strip():
         problems.append('transcript (the reference text) is empty: give the words spoken')
-    qid = row[QUESTION_ID]
-    if not isinstance(qid, (str, int)) or isinstance(qid, bool) or not str(qid).strip():
-        problems.append(f'question_id must be a non-empty string, got {qid!r}')
+    problems.extend(question_id_problems(row[QUESTION_ID]))
     return problems
 
 
 def validate_asr_row(row: Mapping[str, Any], where: str = '', *, check_audio: bool = True) -> Mapping[str, Any]:
     """Returns ``row`` when it is a valid ASR row; raises :class:`RowError` naming it otherwise."""
-    at = row_where(where, row) if isinstance(row, Mapping) else where or 'row'
-    problems = asr_row_problems(row, check_audio=check_audio, where=at)
-    if problems:
-        raise RowError(f'{at}: ' + '; '.join(problems))
-    return row
+    return checked_row(row, where, asr_row_problems, check_audio)

@@ -15,7 +15,7 @@ evaluation's, not the row's, so an open row carries no ``messages``, ``options``
 """
 from typing import Any, List, Mapping
 
-from swift_tars.data.rows import AUDIOS, QUESTION_ID, TEXT_QUERY, RowError, audio_problems, row_where
+from swift_tars.data.rows import AUDIOS, QUESTION_ID, TEXT_QUERY, audio_problems, checked_row, question_id_problems
 
 REFERENCE = 'reference'
 ACCENT = 'accent'
@@ -65,19 +65,13 @@ def open_row_problems(row: Any, *, check_audio: bool = True, where: str = '') ->
     if not isinstance(row[TEXT_QUERY], str) or not row[TEXT_QUERY].strip():
         problems.append('text_query (the question as text) is empty: give the question')
     problems.extend(_reference_problems(row[REFERENCE]))
-    qid = row[QUESTION_ID]
-    if not isinstance(qid, (str, int)) or isinstance(qid, bool) or not str(qid).strip():
-        problems.append(f'question_id must be a non-empty string, got {qid!r}')
+    problems.extend(question_id_problems(row[QUESTION_ID]))
     return problems
 
 
 def validate_open_row(row: Mapping[str, Any], where: str = '', *, check_audio: bool = True) -> Mapping[str, Any]:
     """Returns ``row`` when it is a valid open row; raises :class:`RowError` naming it otherwise."""
-    at = row_where(where, row) if isinstance(row, Mapping) else where or 'row'
-    problems = open_row_problems(row, check_audio=check_audio, where=at)
-    if problems:
-        raise RowError(f'{at}: ' + '; '.join(problems))
-    return row
+    return checked_row(row, where, open_row_problems, check_audio)
 
 
 def references_of(row: Mapping[str, Any]) -> List[str]:

@@ -14,7 +14,7 @@ overwrites it) or ``teacher_prompt`` (it switches on ms-swift's self-distillatio
 """
 import copy
 import re
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any, Callable, List, Mapping, Optional, Sequence
 
 from swift_tars.answers import choice_letters
 from swift_tars.data.audio import TARGET_SR
@@ -289,6 +289,23 @@ def audio_problems(row: Mapping[str, Any], where: str = '', check_audio: bool = 
         except RowError as e:
             return [str(e).removeprefix(f'{where or "row"}: ')]
     return []
+
+
+def question_id_problems(qid: Any) -> List[str]:
+    """A question_id must be a non-empty string (or an int)."""
+    if not isinstance(qid, (str, int)) or isinstance(qid, bool) or not str(qid).strip():
+        return [f'question_id must be a non-empty string, got {qid!r}']
+    return []
+
+
+def checked_row(row: Any, where: str, row_problems: Callable[..., List[str]], check_audio: bool = True) -> Any:
+    """Returns ``row`` when ``row_problems(row, check_audio=..., where=...)`` finds nothing; else a
+    :class:`RowError` naming the row and every problem (the ASR and open row formats)."""
+    at = row_where(where, row) if isinstance(row, Mapping) else where or 'row'
+    problems = row_problems(row, check_audio=check_audio, where=at)
+    if problems:
+        raise RowError(f'{at}: ' + '; '.join(problems))
+    return row
 
 
 def validate_row(row: Mapping[str, Any], where: str = '', *, num_options: Optional[int] = None,

@@ -8,7 +8,6 @@ corpus WER (total edits / total reference words) with its substitutions, deletio
 checked before any model is loaded (the audio rule of training), and resuming, fingerprints and the
 predictions file are those of the multiple-choice path (:class:`~.runner.TaskKind`).
 """
-import json
 import re
 from pathlib import Path
 from typing import List, Mapping, Optional, Sequence
@@ -16,6 +15,7 @@ from typing import List, Mapping, Optional, Sequence
 from swift_tars.data.asr_rows import TRANSCRIPT, asr_row_problems
 from swift_tars.data.rows import AUDIOS, SPEECH
 from swift_tars.evaluation.eval_sets import EvalSet, EvalSetError, load_checked_sets
+from swift_tars.evaluation.report import write_summary
 from swift_tars.evaluation.runner import TaskKind
 from swift_tars.evaluation.wer import COUNT_KEYS, corpus_wer, score_transcript
 
@@ -107,8 +107,4 @@ def asr_markdown(summary: dict) -> str:
 
 def write_asr_summary(summary: dict, out_dir) -> List[Path]:
     """Writes ``summary.json`` (with the definitions) and ``summary.md`` under ``out_dir``; returns both paths."""
-    out_dir = Path(out_dir)
-    json_path, md_path = out_dir / 'summary.json', out_dir / 'summary.md'
-    json_path.write_text(json.dumps({**summary, 'definitions': DEFINITIONS}, indent=2, ensure_ascii=False) + '\n')
-    md_path.write_text(asr_markdown(summary))
-    return [json_path, md_path]
+    return write_summary(summary, out_dir, definitions=DEFINITIONS, render=asr_markdown)

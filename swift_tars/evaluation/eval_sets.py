@@ -209,13 +209,18 @@ def _question_id(line: str) -> Optional[str]:
 
 def load_eval_sets(specs: Sequence[str], modes: Sequence[str], limit: Optional[int] = None) -> List[EvalSet]:
     """:func:`load_eval_set` for each ``name=path`` / ``path`` spec; names must be unique."""
+    return _load_named(specs, lambda name, path: load_eval_set(name, path, modes, limit))
+
+
+def _load_named(specs: Sequence[str], load_one: Callable[[str, str], EvalSet]) -> List[EvalSet]:
+    """``load_one(name, path)`` for each ``name=path`` / ``path`` spec; a name used twice is an error."""
     sets: Dict[str, EvalSet] = {}
     for spec in specs:
         name, path = parse_set_spec(spec)
         if name in sets:
             raise EvalSetError(f'two eval sets are named {name!r}: name them, '
                                'e.g. --eval_sets mmsu=a.jsonl obqa=b.jsonl')
-        sets[name] = load_eval_set(name, path, modes, limit)
+        sets[name] = load_one(name, path)
     return list(sets.values())
 
 
@@ -265,10 +270,4 @@ def load_checked_set(name: str, path, limit: Optional[int], row_problems: Callab
 
 def load_checked_sets(specs: Sequence[str], limit: Optional[int], row_problems: Callable[..., List[str]]):
     """:func:`load_checked_set` for each ``name=path`` / ``path`` spec; names must be unique."""
-    sets: Dict[str, EvalSet] = {}
-    for spec in specs:
-        name, path = parse_set_spec(spec)
-        if name in sets:
-            raise EvalSetError(f'two eval sets are named {name!r}: name them, e.g. --eval_sets a=a.jsonl b=b.jsonl')
-        sets[name] = load_checked_set(name, path, limit, row_problems)
-    return list(sets.values())
+    return _load_named(specs, lambda name, path: load_checked_set(name, path, limit, row_problems))

@@ -8,7 +8,6 @@ normaliser, occurs as whole words in the normalised answer) and, with ``--judge`
 (:mod:`swift_tars.judging.qa`, VoiceBench's reference-based yes/no protocol), which is what VoiceBench reports
 for SD-QA. Resuming, fingerprints and row checks are those of the other tasks (:class:`~.runner.TaskKind`).
 """
-import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -18,6 +17,7 @@ from swift_tars.data.open_rows import ACCENT, open_row_problems, references_of
 from swift_tars.data.rows import AUDIOS, SPEECH, TEXT, TEXT_QUERY
 from swift_tars.evaluation.asr import hypothesis_of
 from swift_tars.evaluation.eval_sets import EvalSet, EvalSetError, load_checked_sets
+from swift_tars.evaluation.report import write_summary
 from swift_tars.evaluation.runner import TaskKind
 from swift_tars.evaluation.wer import normalize
 from swift_tars.prompts import SYSTEM_THINK
@@ -153,8 +153,4 @@ def open_markdown(summary: Mapping) -> str:
 
 def write_open_summary(summary: dict, out_dir) -> List[Path]:
     """Writes ``summary.json`` (with the definitions) and ``summary.md`` under ``out_dir``; returns both paths."""
-    out_dir = Path(out_dir)
-    json_path, md_path = out_dir / 'summary.json', out_dir / 'summary.md'
-    json_path.write_text(json.dumps({**summary, 'definitions': DEFINITIONS}, indent=2, ensure_ascii=False) + '\n')
-    md_path.write_text(open_markdown(summary))
-    return [json_path, md_path]
+    return write_summary(summary, out_dir, definitions=DEFINITIONS, render=open_markdown)

@@ -1,7 +1,7 @@
 """The eval summary as JSON and as a markdown table (what ``swift-tars eval`` writes and prints)."""
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from swift_tars.data.rows import SPEECH, TEXT
 from swift_tars.evaluation.judged import judge_table
@@ -95,13 +95,16 @@ def _mrr_note(summary: dict) -> str:
             'unweighted the mean of its set accuracies.')
 
 
-def write_summary(summary: dict, out_dir, stem: str = 'summary') -> List[Path]:
-    """Writes ``{stem}.json`` and ``{stem}.md`` under ``out_dir``; returns both paths."""
+def write_summary(summary: dict, out_dir, stem: str = 'summary', definitions: Optional[dict] = None,
+                  render: Optional[Callable[[dict], str]] = None) -> List[Path]:
+    """Writes ``{stem}.json`` (with ``definitions``, default the multiple-choice ones) and ``{stem}.md``
+    (``render``, default :func:`markdown`) under ``out_dir``; returns both paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / f'{stem}.json', out_dir / f'{stem}.md'
-    json_path.write_text(json.dumps({**summary, 'definitions': DEFINITIONS}, indent=2, ensure_ascii=False) + '\n')
-    md_path.write_text(markdown(summary))
+    body = {**summary, 'definitions': DEFINITIONS if definitions is None else definitions}
+    json_path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + '\n')
+    md_path.write_text((render or markdown)(summary))
     return [json_path, md_path]
 
 

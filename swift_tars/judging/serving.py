@@ -38,6 +38,16 @@ def judge_types(model: str) -> tuple:
     return (XFINDER_TYPE, None) if 'xfinder-qwen' in model.lower() else (None, None)
 
 
+def rank_device() -> Optional[str]:
+    """This rank's GPU under torchrun (``cuda:$LOCAL_RANK``), so every rank holds its own judge on its own device;
+    None (ms-swift's default placement) in a single process or without CUDA."""
+    import torch
+
+    if 'LOCAL_RANK' not in os.environ or not torch.cuda.is_available():
+        return None
+    return f"cuda:{int(os.environ['LOCAL_RANK'])}"
+
+
 class LocalCompleter:
     """A local model (folder or hub id) loaded once, outside ZeRO-3, through ms-swift's ``TransformersEngine``."""
 
@@ -51,7 +61,8 @@ class LocalCompleter:
             with disable_deepspeed_zero3():
                 model_type, chat_template = judge_types(model)
                 self.engine = TransformersEngine(model, template_type='dummy' if raw else chat_template,
-                                                 model_type=model_type, max_batch_size=batch_size)
+                                                 model_type=model_type, max_batch_size=batch_size,
+                                                 device_map=rank_device())
             if raw:  # ms-swift renders a ``dummy`` template with the tokenizer's chat template unless told not to
                 self.engine.template.use_chat_template = False
         except (OSError, ValueError) as e:
