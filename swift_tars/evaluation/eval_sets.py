@@ -190,12 +190,7 @@ def load_eval_set(name: str, path, modes: Sequence[str], limit: Optional[int] = 
     for line, row in rows:
         problems += [RowProblem(str(path), line, row.get(QUESTION_ID) if isinstance(row, dict) else None, p)
                      for p in row_problems_for(row, line, path, modes)]
-    ids = unique_ids(path, rows, problems)
-    if problems:
-        raise EvalSetError(invalid_rows_message(problems, len(rows)))
-    if not rows:
-        raise EvalSetError(f'eval file {path} has no rows')
-    return EvalSet(name, path, [row for _, row in rows], None if None in beyond else ids | beyond)
+    return _checked_set(name, path, rows, beyond, problems)
 
 
 def _question_id(line: str) -> Optional[str]:
@@ -252,6 +247,17 @@ def build_request(row: dict, mode: str) -> dict:
     raise EvalSetError(f'unknown mode {mode!r}: choose from {", ".join(MODES)}')
 
 
+def _checked_set(name: str, path: Path, rows: Sequence[tuple], beyond: Set, problems: List[RowProblem]) -> EvalSet:
+    """The :class:`EvalSet` of checked ``rows``; one :class:`EvalSetError` for every problem (a reused question_id
+    included) or an empty file."""
+    ids = unique_ids(path, rows, problems)
+    if problems:
+        raise EvalSetError(invalid_rows_message(problems, len(rows)))
+    if not rows:
+        raise EvalSetError(f'eval file {path} has no rows')
+    return EvalSet(name, path, [row for _, row in rows], None if None in beyond else ids | beyond)
+
+
 def load_checked_set(name: str, path, limit: Optional[int], row_problems: Callable[..., List[str]]) -> EvalSet:
     """Reads a jsonl of another task's rows (first ``limit``), each checked by ``row_problems(row, where=...)``;
     one :class:`EvalSetError` lists every bad row."""
@@ -260,12 +266,7 @@ def load_checked_set(name: str, path, limit: Optional[int], row_problems: Callab
     for line, row in rows:
         qid = row.get(QUESTION_ID) if isinstance(row, dict) else None
         problems += [RowProblem(str(path), line, qid, p) for p in row_problems(row, where=f'{path} line {line}')]
-    ids = unique_ids(path, rows, problems)
-    if problems:
-        raise EvalSetError(invalid_rows_message(problems, len(rows)))
-    if not rows:
-        raise EvalSetError(f'eval file {path} has no rows')
-    return EvalSet(name, path, [row for _, row in rows], None if None in beyond else ids | beyond)
+    return _checked_set(name, path, rows, beyond, problems)
 
 
 def load_checked_sets(specs: Sequence[str], limit: Optional[int], row_problems: Callable[..., List[str]]):
