@@ -245,23 +245,26 @@ def _audio_cache(env: Mapping[str, str]) -> str:
     return os.path.join(base, 'swift_tars', 'wav')
 
 
+def check_model_path(value: str, label: str, alternatives: str = '') -> str:
+    """``value`` (a model as a hub id or a local folder); a path (``/``, ``.``, ``~``) that is no folder is a
+    :class:`TarsPathError` naming ``label`` (``TARS_X=value`` or ``--flag value``) and the accepted forms."""
+    if value.startswith(('/', '.', '~')) and not os.path.isdir(os.path.expanduser(value)):
+        raise TarsPathError(f'{label}: no such model folder; give a local model folder, a hub id{alternatives}')
+    return value
+
+
 def _model(env: Mapping[str, str], name: str, alternatives: str = '') -> str:
-    """A model given as a hub id or a local folder; a path (``/``, ``.``, ``~``) that is no folder is an error."""
+    """A model given as a hub id or a local folder (:func:`check_model_path`)."""
     default = TARS_VARIABLES[name][0]
     value = env.get(name, default).strip() or default
-    if value.startswith(('/', '.', '~')) and not os.path.isdir(os.path.expanduser(value)):
-        raise TarsPathError(f'{name}={value}: no such model folder; give a local model folder, a hub id'
-                                f'{alternatives}')
-    return value
+    return check_model_path(value, f'{name}={value}', alternatives)
 
 
 def _judge(env: Mapping[str, str], name: str) -> str:
-    """An optional judge: empty (off), ``xfinder``, an endpoint, or a model like :func:`_model`."""
+    """An optional judge: empty (off), ``xfinder``, an endpoint, or a model (:func:`check_model_path`)."""
     value = env.get(name, '').strip()
-    if value.startswith(('/', '.', '~')) and not os.path.isdir(os.path.expanduser(value)):
-        raise TarsPathError(f'{name}={value}: no such model folder; give a local model folder, a hub id, `xfinder`, '
-                            'an http(s)://.../v1 endpoint, or leave it empty (off)')
-    return value
+    return check_model_path(value, f'{name}={value}', ', `xfinder`, an http(s)://.../v1 endpoint, or leave it empty '
+                            '(off)')
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,9 @@
 """tars_agreement: majority of text answers, NaN policy, and the OpenAI-compatible judge on a local stub."""
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from swift_tars.rewards.agreement import TarsAgreement, majority_letter, parse_verdict
+from swift_tars.testing.endpoints import json_endpoint
 
 ANS = '<think>t</think><answer>The answer is {}.</answer>'
 
@@ -43,37 +41,21 @@ def test_parse_verdict():
         and not parse_verdict('') and not parse_verdict('maybe yes')
 
 
-class Judge(BaseHTTPRequestHandler):
-    requests = []
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
-        Judge.requests.append((self.path, body))
-        prompt = body['messages'][0]['content']
-        verdict = 'Yes' if 'The answer is B' in prompt.split('Candidate answer:')[1] else 'No'
-        payload = json.dumps({'choices': [{'message': {'role': 'assistant', 'content': verdict}}]}).encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+def _verdict(body):
+    """Yes when the candidate answer says B (the reference of the test)."""
+    prompt = body['messages'][0]['content']
+    verdict = 'Yes' if 'The answer is B' in prompt.split('Candidate answer:')[1] else 'No'
+    return {'choices': [{'message': {'role': 'assistant', 'content': verdict}}]}
 
 
 def test_openai_compatible_judge(monkeypatch):
-    server = HTTPServer(('127.0.0.1', 0), Judge)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setenv('TARS_AGREEMENT_JUDGE', f'http://127.0.0.1:{server.server_port}/v1')
+    with json_endpoint(_verdict) as (url, requests):
+        monkeypatch.setenv('TARS_AGREEMENT_JUDGE', url)
         monkeypatch.setenv('TARS_AGREEMENT_JUDGE_MODEL', 'judge-7b')
         out = call(TarsAgreement(), ['B', 'B', 'A', 'B'])
-    finally:
-        server.shutdown()
     assert out == [1.0, None, 0.0, None]
-    assert len(Judge.requests) == 2  # one per speech rollout with a reference; none for text rows
-    path, body = Judge.requests[0]
+    assert len(requests) == 2  # one per speech rollout with a reference; none for text rows
+    path, body = requests[0]
     assert path == '/v1/chat/completions' and body['model'] == 'judge-7b' and body['temperature'] == 0
     assert 'Reference answer: option B' in body['messages'][0]['content']
 

@@ -1,7 +1,6 @@
 """The ASR diagnostic: WER with Whisper's English normaliser (hand-computed values), ASR rows,
 ``build-data librispeech`` on a local stand-in shaped like ``openslr/librispeech_asr``, and ``swift-tars eval
 --task asr`` on the tiny model with espeak-spoken sentences of known text (resumed: nothing regenerated)."""
-import argparse
 import json
 import subprocess
 from pathlib import Path
@@ -122,12 +121,6 @@ def test_librispeech_builder_on_a_local_standin(tmp_path):
 
 # --- swift-tars eval --task asr on the tiny model ------------------------------------------------------------
 
-def _args(argv):
-    from swift_tars.evaluation import eval_cli
-
-    parser = argparse.ArgumentParser()
-    eval_cli.add_arguments(parser)
-    return parser.parse_args(argv)
 
 
 def test_eval_task_asr_on_the_tiny_model(tiny_omni, tmp_path, capsys):
@@ -136,7 +129,8 @@ def test_eval_task_asr_on_the_tiny_model(tiny_omni, tmp_path, capsys):
     from swift_tars.evaluation.engine import create_engine
 
     eval_file, out = build_spoken_set(tmp_path), tmp_path / 'eval'
-    argv = _args(['--task', 'asr', '--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--torch_dtype',
+    argv = eval_cli.parse(['--task', 'asr', '--model', str(tiny_omni), '--model_type', 'qwen2_5_omni',
+                           '--torch_dtype',
                   'float32', '--eval_sets', f'espeak={eval_file}', '--output_dir', str(out), '--batch_size', '2',
                   '--max_new_tokens', '12', '--no_progress'])
     engines = []

@@ -6,7 +6,6 @@
   torn line) is completed with exactly the missing rows; a finished run loads no model at all;
 - a LoRA adapter through ms-swift's ``adapters`` loading.
 """
-import argparse
 import json
 import os
 import signal
@@ -44,10 +43,6 @@ class CountingEngine:
         return self.engine.infer(requests, *args, **kwargs)
 
 
-def _args(argv):
-    parser = argparse.ArgumentParser()
-    eval_cli.add_arguments(parser)
-    return parser.parse_args(argv)
 
 
 def _records(path: Path):
@@ -60,7 +55,7 @@ def _keys(records):
 
 def test_resume_redoes_only_missing_rows(engine, tiny_omni, demo_dataset, tmp_path):
     out = tmp_path / 'eval'
-    argv = _args(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={demo_dataset}',
+    argv = eval_cli.parse(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={demo_dataset}',
                   '--output_dir', str(out), '--limit', '6', '--batch_size', '4', '--max_new_tokens', '32',
                   '--no_progress'])
     wrappers = []
@@ -152,7 +147,7 @@ def test_lora_adapter_is_loaded_by_ms_swift(tiny_omni, tiny_lora, demo_dataset, 
 
     monkeypatch.setattr(eval_cli, 'create_engine', recording)
     out = tmp_path / 'lora-eval'
-    argv = _args(['--model', str(tiny_omni), '--adapters', str(tiny_lora), '--eval_sets', f'demo={demo_dataset}',
+    argv = eval_cli.parse(['--model', str(tiny_omni), '--adapters', str(tiny_lora), '--eval_sets', f'demo={demo_dataset}',
                   '--modes', 'text', '--limit', '2', '--max_new_tokens', '16', '--torch_dtype', 'float32',
                   '--output_dir', str(out), '--no_progress'])
     assert eval_cli.main(argv) == 0
@@ -180,7 +175,7 @@ def _summary_matches_predictions(out: Path):
 def test_edited_eval_file_regenerates_exactly_the_changed_items(engine, tiny_omni, demo_rows, tmp_path):
     rows = [dict(r) for r in demo_rows[:4]]
     eval_file, out = _write_rows(tmp_path / 'set.jsonl', rows), tmp_path / 'eval'
-    argv = _args(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
+    argv = eval_cli.parse(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
                   '--output_dir', str(out), '--batch_size', '4', '--max_new_tokens', '16', '--no_progress',
                   '--bootstrap_resamples', '200'])
     wrappers = []
@@ -229,7 +224,7 @@ def test_edited_eval_file_regenerates_exactly_the_changed_items(engine, tiny_omn
         'speech_accuracy', 'text_accuracy', 'gap'}
 
     # another model in the same output dir is refused with a clear message
-    other = _args(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
+    other = eval_cli.parse(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
                    '--output_dir', str(out), '--max_new_tokens', '8', '--no_progress'])
     assert eval_cli.main(other, engine_factory=factory) == 2 and len(wrappers) == 2
 
@@ -239,7 +234,7 @@ def test_compare_two_runs_on_the_tiny_model(engine, tiny_omni, demo_rows, tmp_pa
     eval_file = _write_rows(tmp_path / 'set.jsonl', rows)
 
     def run(out: Path, tokens: str) -> None:
-        argv = _args(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
+        argv = eval_cli.parse(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
                       '--output_dir', str(out), '--batch_size', '6', '--max_new_tokens', tokens, '--no_progress'])
         assert eval_cli.main(argv, engine_factory=lambda: engine) == 0
 
@@ -313,7 +308,7 @@ def test_a_44k_stereo_wav_is_evaluated_with_the_training_note(engine, tiny_omni,
     rows[0]['audios'] = [str(stereo)]
     eval_file, out = _write_rows(tmp_path / 'set.jsonl', rows), tmp_path / 'eval'
     monkeypatch.setattr(rows_module, '_FORMAT_NOTED', [])  # the note is logged once per process
-    argv = _args(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
+    argv = eval_cli.parse(['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
                   '--output_dir', str(out), '--modes', 'speech', '--max_new_tokens', '8', '--no_progress'])
     with caplog.at_level('WARNING', logger='swift_tars'):
         assert eval_cli.main(argv, engine_factory=lambda: engine) == 0

@@ -1,7 +1,6 @@
 """``swift-tars eval --judge`` and ``--task open`` on the tiny offline Qwen2.5-Omni, with tiny local judges served
 by ms-swift's engine: a stand-in for xFinder-qwen1505 (same architecture, its raw prompt format) taught chosen
 labels for the exact prompts of the first run, and a chat judge taught yes/no for SD-QA-style open rows."""
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -16,10 +15,6 @@ pytestmark = pytest.mark.filterwarnings('ignore::DeprecationWarning')
 JUDGE_STEPS = 300
 
 
-def _args(argv):
-    parser = argparse.ArgumentParser()
-    eval_cli.add_arguments(parser)
-    return parser.parse_args(argv)
 
 
 def _records(path: Path):
@@ -35,7 +30,7 @@ def test_xfinder_format_judge(tiny_omni, demo_rows, tmp_path, capsys):
     base = ['--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets', f'demo={eval_file}',
             '--output_dir', str(out), '--batch_size', '6', '--max_new_tokens', '16', '--no_progress',
             '--bootstrap_resamples', '0']
-    assert eval_cli.main(_args(base)) == 0
+    assert eval_cli.main(eval_cli.parse(base)) == 0
     first = _records(out / 'predictions.jsonl')
     by_qid = {r['question_id']: r for r in rows}
     # labels chosen per distinct prompt: gold, no valid answer, a wrong letter, in turn
@@ -48,7 +43,7 @@ def test_xfinder_format_judge(tiny_omni, demo_rows, tmp_path, capsys):
     judge = build_tiny_judge(tmp_path / 'xfinder', list(labels.items()), steps=JUDGE_STEPS)
     capsys.readouterr()
 
-    assert eval_cli.main(_args(base + ['--judge', str(judge)])) == 0
+    assert eval_cli.main(eval_cli.parse(base + ['--judge', str(judge)])) == 0
     printed = capsys.readouterr().out
     assert f'judge {judge}: 6 answer(s) judged now, 0 already judged' in printed
     assert '0 of' not in printed.split('answers already in')[0][-8:]  # nothing generated again
@@ -71,7 +66,7 @@ def test_xfinder_format_judge(tiny_omni, demo_rows, tmp_path, capsys):
     assert '| demo | speech | 3 |' in printed and 'Judge ' in printed
 
     # resumed: nothing generated, nothing judged again
-    assert eval_cli.main(_args(base + ['--judge', str(judge)])) == 0
+    assert eval_cli.main(eval_cli.parse(base + ['--judge', str(judge)])) == 0
     assert 'judge' in (printed := capsys.readouterr().out) and '0 answer(s) judged now, 6 already judged' in printed
 
 
@@ -98,7 +93,7 @@ def test_task_open_with_a_chat_judge(tiny_omni, tmp_path, capsys):
     base = ['--task', 'open', '--model', str(tiny_omni), '--model_type', 'qwen2_5_omni', '--eval_sets',
             f'sdqa={eval_file}', '--output_dir', str(out), '--batch_size', '6', '--max_new_tokens', '12',
             '--no_progress']
-    assert eval_cli.main(_args(base)) == 0
+    assert eval_cli.main(eval_cli.parse(base)) == 0
     first = _records(out / 'predictions.jsonl')
     assert len(first) == 6 and {r['accent'] for r in first} == {'usa', 'ind_s'}
     # a reference edited to a word of the speech answer of sdqa_usa_0: re-scored as a match, not regenerated
@@ -108,7 +103,7 @@ def test_task_open_with_a_chat_judge(tiny_omni, tmp_path, capsys):
         pytest.skip(f'the tiny model answered {answer!r}: no word to match')  # seeded: does not happen today
     rows[0]['reference'] = word.strip('.,!?')
     write_jsonl(eval_file, rows)
-    assert eval_cli.main(_args(base)) == 0
+    assert eval_cli.main(eval_cli.parse(base)) == 0
     scored = {(r['question_id'], r['mode']): r for r in _records(out / 'predictions.jsonl')}
     assert scored[('sdqa_usa_0', 'speech')]['correct'] is True
     summary = json.loads((out / 'summary.json').read_text())
@@ -121,7 +116,7 @@ def test_task_open_with_a_chat_judge(tiny_omni, tmp_path, capsys):
                   for (q, m), r in scored.items()}.items())
     judge = build_tiny_judge(tmp_path / 'chat-judge', teach, how='chatml', system=qa.SYSTEM, steps=JUDGE_STEPS)
     capsys.readouterr()
-    assert eval_cli.main(_args(base + ['--judge', str(judge)])) == 0
+    assert eval_cli.main(eval_cli.parse(base + ['--judge', str(judge)])) == 0
     printed = capsys.readouterr().out
     records = {(r['question_id'], r['mode']): r for r in _records(out / 'predictions.jsonl')}
     assert {k: r['judge_correct'] for k, r in records.items()} == {k: v == 'Yes' for k, v in verdict.items()}
@@ -143,11 +138,11 @@ def test_judge_options_are_checked_before_anything_loads(tmp_path, capsys):
     rows = _open_rows(tmp_path)
     eval_file = write_jsonl(tmp_path / 'open.jsonl', rows)
     common = ['--model', str(tmp_path), '--eval_sets', str(eval_file), '--output_dir', str(tmp_path / 'o')]
-    assert eval_cli.main(_args(common + ['--task', 'open', '--judge', 'xfinder'])) == 2
+    assert eval_cli.main(eval_cli.parse(common + ['--task', 'open', '--judge', 'xfinder'])) == 2
     assert 'free-form answers (--task open) need a chat model' in capsys.readouterr().err
-    assert eval_cli.main(_args(common + ['--task', 'asr', '--judge', 'xfinder'])) == 2
+    assert eval_cli.main(eval_cli.parse(common + ['--task', 'asr', '--judge', 'xfinder'])) == 2
     assert '--judge applies to --task mcq and --task open' in capsys.readouterr().err
-    assert eval_cli.main(_args(common + ['--judge', str(tmp_path / 'missing-judge')])) == 2
+    assert eval_cli.main(eval_cli.parse(common + ['--judge', str(tmp_path / 'missing-judge')])) == 2
     assert 'missing-judge: no such model folder' in capsys.readouterr().err
     assert not (tmp_path / 'o').exists()
     shutil.rmtree(tmp_path / 'wav')

@@ -2,14 +2,13 @@
 ``/completions`` path, eval-side judging and resuming on hand-made records, and ``TARS_ACCURACY_JUDGE`` in the
 accuracy reward (one judge call per step)."""
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from swift_tars.judging import xfinder
 from swift_tars.judging.judges import ChoiceJudge, OpenJudge
 from swift_tars.judging.serving import JudgeError
+from swift_tars.testing.endpoints import json_endpoint
 
 OPTIONS = ['cat', 'dog', 'cow', 'fish']
 
@@ -67,38 +66,23 @@ def test_open_judge_refuses_xfinder():
         OpenJudge('xfinder')
 
 
-class XFinderEndpoint(BaseHTTPRequestHandler):
-    """An OpenAI-compatible ``/v1/completions`` stub replying like xFinder (via :class:`FakeCompleter`)."""
-    requests = []
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
-        XFinderEndpoint.requests.append((self.path, body))
-        text = FakeCompleter()([body['prompt']], body['max_tokens'])[0]
-        payload = json.dumps({'choices': [{'text': text, 'index': 0}]}).encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+def _xfinder_reply(body):
+    """An OpenAI-style ``/completions`` reply as xFinder would give (via :class:`FakeCompleter`)."""
+    return {'choices': [{'text': FakeCompleter()([body['prompt']], body['max_tokens'])[0], 'index': 0}]}
 
 
 @pytest.fixture
 def xfinder_endpoint():
-    XFinderEndpoint.requests = []
-    server = HTTPServer(('127.0.0.1', 0), XFinderEndpoint)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f'http://127.0.0.1:{server.server_port}/v1'
-    server.shutdown()
+    """(base URL, recorded requests) of a local xFinder-like endpoint."""
+    with json_endpoint(_xfinder_reply) as served:
+        yield served
 
 
 def test_endpoint_choice_judge_sends_raw_prompts(xfinder_endpoint):
-    judge = ChoiceJudge(xfinder_endpoint, 'xfinder-qwen1505')
+    url, requests = xfinder_endpoint
+    judge = ChoiceJudge(url, 'xfinder-qwen1505')
     assert [r.letter for r in judge([('q', 'The answer is D.', OPTIONS), ('q', 'hmm', OPTIONS)])] == ['D', None]
-    path, body = XFinderEndpoint.requests[0]
+    path, body = requests[0]
     assert path == '/v1/completions' and body['model'] == 'xfinder-qwen1505' and body['temperature'] == 0
     assert body['prompt'].startswith('<|System|>:') and '\n' in body['stop']
 
@@ -108,7 +92,8 @@ def test_endpoint_choice_judge_sends_raw_prompts(xfinder_endpoint):
 def test_accuracy_reward_reads_letters_with_the_judge_once_per_step(xfinder_endpoint, monkeypatch):
     from swift_tars.rewards import accuracy
 
-    monkeypatch.setenv('TARS_ACCURACY_JUDGE', xfinder_endpoint)
+    url, requests = xfinder_endpoint
+    monkeypatch.setenv('TARS_ACCURACY_JUDGE', url)
     monkeypatch.setattr(accuracy, '_JUDGES', {})
     # the stub reads "The answer is X" anywhere in the output: also in the reasoning before an empty answer block,
     # which the extractor leaves unread in the rewards
@@ -118,8 +103,8 @@ def test_accuracy_reward_reads_letters_with_the_judge_once_per_step(xfinder_endp
              'text_query': ['Which animal barks?\nA. cat\nB. dog\nC. cow\nD. fish'] * 3}
     assert accuracy.TarsAccuracy()(completions, **batch) == [1.0, 0.0, 0.0]
     assert accuracy.correctness(completions, batch) == [1.0, 0.0, 0.0]  # the trainer / behaviour reward asking again
-    assert len(XFinderEndpoint.requests) == 3  # one request per distinct completion, none for the second ask
-    assert 'Question: """Which animal barks?"""' in XFinderEndpoint.requests[0][1]['prompt']
+    assert len(requests) == 3  # one request per distinct completion, none for the second ask
+    assert 'Question: """Which animal barks?"""' in requests[0][1]['prompt']
     monkeypatch.delenv('TARS_ACCURACY_JUDGE')
     assert accuracy.correctness(completions, batch) == [0.0, 0.0, 0.0]  # the extractor: empty block, no keyword
 

@@ -4,7 +4,6 @@ prompt format, :mod:`swift_tars.testing.judges`) taught to reply, for those exac
 ``[No valid answer]`` and a wrong letter reads them. The judge's numbers therefore show the report, not a judge's
 quality. Usage: ``python tools/tiny_judge_table.py OUT_DIR [N]``.
 """
-import argparse
 import json
 import sys
 import time
@@ -21,9 +20,7 @@ from swift_tars.testing.warm_start import gap_warm_start
 
 
 def _eval(argv):
-    parser = argparse.ArgumentParser()
-    eval_cli.add_arguments(parser)
-    return eval_cli.main(parser.parse_args(argv))
+    return eval_cli.main(eval_cli.parse(argv))
 
 
 def main(out: Path, n: int) -> int:

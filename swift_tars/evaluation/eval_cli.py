@@ -166,6 +166,13 @@ def default_output_dir(args: argparse.Namespace) -> Path:
     return Path('tars-eval') / name
 
 
+def parse(argv: List[str]) -> argparse.Namespace:
+    """Parses ``swift-tars eval`` arguments (without the ``eval`` word) for programmatic use."""
+    parser = argparse.ArgumentParser(prog='swift-tars eval')
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
 def main(args: argparse.Namespace, engine_factory=None) -> int:
     """Runs the evaluation (or ``--compare``); ``engine_factory`` (tests) replaces :func:`engine.create_engine`."""
     try:

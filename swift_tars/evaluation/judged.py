@@ -19,7 +19,7 @@ from swift_tars.evaluation.eval_sets import EvalSet
 from swift_tars.evaluation.fingerprint import weights_signature
 from swift_tars.evaluation.predictions import PredictionStore
 from swift_tars.judging.judges import ChoiceJudge, OpenJudge, model_of
-from swift_tars.judging.xfinder import question_without_options
+from swift_tars.judging.xfinder import question_of
 
 
 def judge_identity(spec: str, model: str = '') -> dict:
@@ -36,8 +36,7 @@ def _sha(obj) -> str:
 
 def choice_item(row: Mapping, record: Mapping) -> tuple:
     """What the choice judge is shown: (question without options, completion, options)."""
-    question = row.get('question') or question_without_options(str(row.get(TEXT_QUERY) or ''))
-    return str(question), record['completion'], list(row.get(OPTIONS) or [])
+    return question_of(row.get('question'), row.get(TEXT_QUERY)), record['completion'], list(row.get(OPTIONS) or [])
 
 
 def open_item(row: Mapping, record: Mapping) -> tuple:

@@ -9,10 +9,10 @@ Both take a whole list per call and load their model on the first call, so a res
 nothing left to judge loads nothing. :class:`ChoiceJudge` remembers its last readings, so the rewards and the
 trainer asking about the same completions within one step cost one judge call.
 """
-import os
 from collections import OrderedDict
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
+from swift_tars.config import TarsPathError, check_model_path
 from swift_tars.judging import qa, xfinder
 from swift_tars.judging.serving import JudgeError, is_endpoint, make_completer
 
@@ -81,9 +81,11 @@ class OpenJudge:
 
 
 def check_spec(spec: str, what: str) -> None:
-    """A clear error for a judge spec that is neither ``xfinder``, an endpoint, a hub id nor an existing folder."""
+    """A clear :class:`JudgeError` for a judge spec that is neither ``xfinder``, an endpoint, a hub id nor an
+    existing folder (the path check of :func:`~swift_tars.config.check_model_path`)."""
     if spec in ('', XFINDER) or is_endpoint(spec):
         return
-    if spec.startswith(('/', '.', '~')) and not os.path.isdir(os.path.expanduser(spec)):
-        raise JudgeError(f'{what} {spec}: no such model folder; give a local model folder, a hub id, '
-                         f'`{XFINDER}` or an http(s)://…/v1 endpoint')
+    try:
+        check_model_path(spec, f'{what} {spec}', f', `{XFINDER}` or an http(s)://…/v1 endpoint')
+    except TarsPathError as e:
+        raise JudgeError(str(e)) from None

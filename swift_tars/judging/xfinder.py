@@ -60,6 +60,12 @@ def question_without_options(text_query: str) -> str:
     return _OPTION_LINE.sub('', text_query or '').strip()
 
 
+def question_of(question, text_query) -> str:
+    """What xFinder is shown as the question of a row: its ``question`` column, else its ``text_query`` without
+    option lines."""
+    return str(question) if question else question_without_options(str(text_query or ''))
+
+
 def xfinder_prompt(question: str, output: str, options: Sequence[str]) -> str:
     """The raw prompt xFinder-qwen1505 completes with the key answer of ``output`` (no chat template on top)."""
     query = QUERY.format(question=question, output=output, answer_range=answer_range(options))

@@ -19,7 +19,7 @@ from swift_tars.config import TarsConfig
 from swift_tars.data.mcq import row_gold_letter
 from swift_tars.data.rows import ANSWER_INDEX, OPTIONS, SOLUTION, TEXT_QUERY, MissingColumnError, options_of, row_label
 from swift_tars.judging.judges import ChoiceJudge
-from swift_tars.judging.xfinder import question_without_options
+from swift_tars.judging.xfinder import question_of
 
 _JUDGES: Dict[Tuple[str, str], ChoiceJudge] = {}  # one judge (and model) per process and setting
 
@@ -48,14 +48,10 @@ def accuracy_judge() -> Optional[ChoiceJudge]:
     return _JUDGES[key]
 
 
-def question_of(batch: Mapping[str, Any], i: int) -> str:
-    """The question of row ``i`` without its options (what xFinder is shown): ``question``, else ``text_query``
-    with its option lines removed."""
-    for name in ('question', TEXT_QUERY):
-        values = batch.get(name)
-        if values is not None and i < len(values) and values[i]:
-            return str(values[i]) if name == 'question' else question_without_options(str(values[i]))
-    return ''
+def _row_value(batch: Mapping[str, Any], name: str, i: int):
+    """Column ``name`` of row ``i`` of a batched reward call; None when the column is absent."""
+    values = batch.get(name)
+    return values[i] if values is not None and i < len(values) else None
 
 
 def answer_letters(completions: Sequence[str], batch: Mapping[str, Any]) -> List[Optional[str]]:
@@ -63,7 +59,8 @@ def answer_letters(completions: Sequence[str], batch: Mapping[str, Any]) -> List
     else ``extract_choice`` (an empty ``<answer>`` block gives None, see ``swift_tars.answers``)."""
     judge = accuracy_judge()
     if judge is not None:
-        items = [(question_of(batch, i), text, options_of(batch, i) or []) for i, text in enumerate(completions)]
+        items = [(question_of(_row_value(batch, 'question', i), _row_value(batch, TEXT_QUERY, i)), text,
+                  options_of(batch, i) or []) for i, text in enumerate(completions)]
         return [reading.letter for reading in judge(items)]
     return [extract_choice(text, options_of(batch, i), read_reasoning_when_answer_empty=False)
             for i, text in enumerate(completions)]
